@@ -1,0 +1,48 @@
+# Pathways: `make run` starts the whole system on embedded defaults, `make test` runs the tests.
+# Needs only Python 3.11+ on the machine: uv is installed from PyPI into .tools/.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: install run demo test test-unit test-integration test-e2e bench schemas asyncapi clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --all-packages
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install  ## the embedded stack and the three services; Ctrl-C stops everything
+	$(VENV)/bin/pathways run
+
+demo: install  ## beside a running `make run`: the README walk-through as a script
+	$(VENV)/bin/pathways demo
+
+test: install
+	$(VENV)/bin/pytest
+
+test-unit: install
+	$(VENV)/bin/pytest -m unit
+
+test-integration: install
+	$(VENV)/bin/pytest -m integration
+
+test-e2e: install
+	$(VENV)/bin/pytest -m e2e
+
+bench: install
+	$(VENV)/bin/pathways bench
+
+schemas: install  ## regenerate contracts/schemas and the AsyncAPI documents after changing a model
+	$(VENV)/bin/pathways contracts write
+
+clean:
+	rm -rf $(VENV) .tools .pathways

@@ -1,0 +1,59 @@
+"""Events about establishments and what inspectors observed there (shareable: no person data)."""
+
+from datetime import date, datetime
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import Field
+
+from pathways_contracts.base import Event
+from pathways_contracts.vocab import Category, Dimension, InspectionReason, InspectionResult, Level, Program
+
+
+class InspectionCompleted(Event):
+    event_type: ClassVar[str] = "inspection.completed"
+    subject_field: ClassVar[str] = "establishment_id"
+    description: ClassVar[str] = "An inspector recorded an inspection of an establishment."
+
+    inspection_id: UUID
+    establishment_id: str = Field(min_length=1, description="Registry id of the establishment.")
+    jurisdiction: str = Field(min_length=1)
+    area: str | None = Field(default=None, description="Ward or neighbourhood, for equity reporting.")
+    department: str = Field(min_length=1, description="The department whose inspector recorded it.")
+    program: Program
+    reason: InspectionReason
+    inspected_on: date
+    result: InspectionResult
+    indicator_codes: list[str] = Field(default_factory=list, description="Catalog codes observed.")
+    checklist_version: str | None = None
+    interpreter_language: str | None = Field(default=None, description="Language, when an interpreter was used.")
+
+
+class RedFlagRaised(Event):
+    event_type: ClassVar[str] = "redflag.raised"
+    subject_field: ClassVar[str] = "establishment_id"
+    description: ClassVar[str] = (
+        "Screening found indicators of trafficking at an establishment, fused across departments."
+    )
+
+    red_flag_id: UUID
+    establishment_id: str = Field(min_length=1)
+    jurisdiction: str = Field(min_length=1)
+    level: Level
+    score: float
+    categories: list[Category] = Field(description="Trafficking categories the indicators point to.")
+    dimensions: list[Dimension] = Field(default_factory=list)
+    indicator_codes: list[str]
+    contributing_inspection_ids: list[UUID]
+    departments: list[str]
+    minor_indicated: bool = False
+    rule_ids: list[str] = Field(default_factory=list, description="Hard rules that fired, if any.")
+    rules_version: str
+    raised_at: datetime
+
+
+class RedFlagEscalated(RedFlagRaised):
+    event_type: ClassVar[str] = "redflag.escalated"
+    description: ClassVar[str] = "An open red flag's level went up (for example to urgent)."
+
+    previous_level: Level

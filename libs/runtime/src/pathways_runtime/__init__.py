@@ -1,0 +1,1 @@
+"""The runtime every Pathways service shares."""

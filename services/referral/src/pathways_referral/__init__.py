@@ -1,0 +1,1 @@
+"""Pathways referral service."""
