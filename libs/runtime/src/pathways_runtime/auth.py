@@ -1,0 +1,102 @@
+"""Bearer-token authentication (JWT, HS256) and role checks.
+
+The check is an ASGI middleware, so a request without a valid token gets 401
+before routing, body parsing or validation look at anything. Health,
+readiness, metrics and docs are the only public paths. A token's role and
+organisation decide what its holder may see; handlers ask with ``require``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+import jwt
+from fastapi import Depends, HTTPException, Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+ISSUER = "pathways"
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc",
+                          "/openapi.json", "/asyncapi.json"})
+
+
+class Role(StrEnum):
+    INSPECTOR = "inspector"  # a department's inspection system, records inspections
+    TRIAGE = "triage"  # the multidisciplinary triage team
+    AGENCY = "agency"  # a victim-service agency or department receiving referrals
+    DEPARTMENT = "department"  # a department reading its own feeds and managing subscriptions
+    OPS = "ops"  # operations: dead letters, replays, metrics
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: Role
+    org: str
+
+
+def issue_token(secret: str, *, subject: str, role: Role, org: str, ttl_seconds: int = 12 * 3600) -> str:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "sub": subject, "role": role.value, "org": org, "iat": now, "exp": now + ttl_seconds}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def verify_token(secret: str, token: str) -> Principal:
+    """Decode and check signature, expiry and issuer; ``jwt.InvalidTokenError`` otherwise."""
+    claims = jwt.decode(token, secret, algorithms=["HS256"], issuer=ISSUER,
+                        options={"require": ["exp", "sub", "iss"]})
+    try:
+        return Principal(subject=claims["sub"], role=Role(claims["role"]), org=claims["org"])
+    except (KeyError, ValueError) as exc:
+        raise jwt.InvalidTokenError(f"bad claims: {exc}") from exc
+
+
+class BearerAuthMiddleware:
+    def __init__(self, app: ASGIApp, secret: str) -> None:
+        self.app = app
+        self.secret = secret
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        try:
+            principal = verify_token(self.secret, _bearer(scope))
+        except jwt.InvalidTokenError as exc:
+            await _unauthorized(send, str(exc))
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+
+def _bearer(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token:
+                return token.strip()
+    raise jwt.InvalidTokenError("missing bearer token")
+
+
+async def _unauthorized(send: Send, reason: str) -> None:
+    body = json.dumps({"detail": f"unauthorized: {reason}"}).encode()
+    await send({"type": "http.response.start", "status": 401,
+                "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def principal(request: Request) -> Principal:
+    return request.state.principal
+
+
+def require(*roles: Role):
+    """A dependency that returns the caller, or answers 403 when its role is not allowed."""
+
+    def check(who: Principal = Depends(principal)) -> Principal:
+        if who.role not in roles:
+            raise HTTPException(403, f"role {who.role.value!r} may not do this")
+        return who
+
+    return Depends(check)

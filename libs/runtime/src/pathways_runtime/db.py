@@ -1,0 +1,64 @@
+"""asyncpg pool and plain-SQL migrations, one PostgreSQL schema per service.
+
+Migrations are files ``NNN_description.sql`` in a service's migrations folder,
+applied in order at start-up, each in its own transaction, under an advisory
+lock so that two replicas starting together do not race. ``{schema}`` in a
+file is replaced with the service's schema name.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+_RUNTIME_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def create_pool(database_url: str, max_size: int = 10) -> asyncpg.Pool:
+    return await asyncpg.create_pool(database_url, min_size=1, max_size=max_size, command_timeout=30)
+
+
+def _migration_files(folder: Path) -> list[tuple[str, Path]]:
+    files = []
+    for path in sorted(folder.glob("*.sql")):
+        if not _NAME.match(path.name):
+            raise ValueError(f"migration file {path} must be named NNN_description.sql")
+        files.append((path.stem, path))
+    return files
+
+
+async def migrate(pool: asyncpg.Pool, schema: str, folder: Path | None) -> list[str]:
+    """Apply the runtime's tables (outbox, inbox) and the service's migrations; return what ran."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", schema):
+        raise ValueError(f"bad schema name {schema!r}")
+    steps = [(f"runtime_{name}", path) for name, path in _migration_files(_RUNTIME_MIGRATIONS)]
+    if folder is not None:
+        steps += _migration_files(folder)
+    applied: list[str] = []
+    async with pool.acquire() as conn:
+        await conn.execute("select pg_advisory_lock(hashtext($1))", f"migrate:{schema}")
+        try:
+            await conn.execute(f"create schema if not exists {schema}")
+            await conn.execute(
+                f"create table if not exists {schema}.schema_migrations"
+                " (version text primary key, applied_at timestamptz not null default now())"
+            )
+            done = {r["version"] for r in await conn.fetch(f"select version from {schema}.schema_migrations")}
+            for version, path in steps:
+                if version in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(path.read_text().replace("{schema}", schema))
+                    await conn.execute(f"insert into {schema}.schema_migrations (version) values ($1)", version)
+                applied.append(version)
+        finally:
+            await conn.execute("select pg_advisory_unlock(hashtext($1))", f"migrate:{schema}")
+    if applied:
+        log.info("migrations applied", extra={"schema": schema, "versions": applied})
+    return applied

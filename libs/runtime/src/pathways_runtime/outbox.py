@@ -1,0 +1,112 @@
+"""Transactional outbox and its relay.
+
+``add_event`` is called inside the service's own database transaction, so
+the domain rows and the event commit together or not at all. The relay
+publishes unpublished rows in id order and marks them published. It is woken
+by LISTEN/NOTIFY as soon as a transaction commits, and polls as a fallback.
+When the broker is down the rows wait; nothing recorded is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import asyncpg
+from faststream.kafka import KafkaBroker
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from pathways_contracts import CloudEvent
+
+log = logging.getLogger(__name__)
+_propagator = TraceContextTextMapPropagator()
+
+
+def _channel(schema: str) -> str:
+    return f"pathways_outbox_{schema}"
+
+
+def current_traceparent() -> str | None:
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    return carrier.get("traceparent")
+
+
+async def add_event(conn: asyncpg.Connection, schema: str, event: CloudEvent) -> None:
+    """Record ``event`` for publication, in the caller's transaction."""
+    await conn.execute(
+        f"insert into {schema}.outbox (event_id, topic, key, value, headers, traceparent)"
+        " values ($1, $2, $3, $4, $5, $6)",
+        event.id, event.type, event.key, event.value(), json.dumps(event.headers()), current_traceparent(),
+    )
+    await conn.execute("select pg_notify($1, '')", _channel(schema))
+
+
+class OutboxRelay:
+    """Publishes a service's outbox. One relay per service holds an advisory lock,
+    so rows with the same key are never published out of order by two replicas."""
+
+    def __init__(self, pool: asyncpg.Pool, schema: str, broker: KafkaBroker, poll_seconds: float = 2.0) -> None:
+        self._pool = pool
+        self._schema = schema
+        self._broker = broker
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+        self._tracer = trace.get_tracer("pathways.outbox")
+
+    async def run(self) -> None:
+        async with self._pool.acquire() as listener:
+            await listener.add_listener(_channel(self._schema), lambda *_: self._wake.set())
+            await listener.execute("select pg_advisory_lock(hashtext($1))", f"outbox:{self._schema}")
+            backoff = 0.2
+            while True:
+                try:
+                    while await self.publish_batch():
+                        pass
+                    backoff = 0.2
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # broker down or slow: keep the rows, try again later
+                    log.warning("outbox publish failed; will retry", extra={"error": repr(exc)})
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                await self._sleep_until_woken()
+
+    async def _sleep_until_woken(self) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), self._poll)
+        except TimeoutError:
+            pass
+        self._wake.clear()
+
+    async def publish_batch(self, limit: int = 100) -> int:
+        """Publish up to ``limit`` rows in order; return how many were published."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                f"select id, topic, key, value, headers, traceparent from {self._schema}.outbox"
+                " where published_at is null order by id limit $1 for update",
+                limit,
+            )
+            for row in rows:
+                await self._publish(row)
+            if rows:
+                await conn.execute(
+                    f"update {self._schema}.outbox set published_at = now() where id = any($1::bigint[])",
+                    [r["id"] for r in rows],
+                )
+            return len(rows)
+
+    async def _publish(self, row: asyncpg.Record) -> None:
+        # Continue the trace of the transaction that wrote the row.
+        parent = _propagator.extract({"traceparent": row["traceparent"]} if row["traceparent"] else {})
+        token = otel_context.attach(parent)
+        try:
+            await self._broker.publish(
+                row["value"], row["topic"], key=row["key"], headers=json.loads(row["headers"])
+            )
+        finally:
+            otel_context.detach(token)
