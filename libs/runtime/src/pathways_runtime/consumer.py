@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import asyncpg
-from faststream import Context
 from faststream.exceptions import AckMessage
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
@@ -141,10 +140,11 @@ class EventConsumers:
         return decode_or_park
 
     def _entry(self, model: type[E], handler: Handler, group: str) -> Callable[..., Awaitable[None]]:
-        async def entry(event: Any, message: KafkaMessage = Context("message")) -> None:
+        async def entry(event: Any, message: Any) -> None:
             await self._process(model, handler, group, event, message)
 
-        # FastStream reads the annotation: validation and the AsyncAPI payload use the contract model.
+        # FastStream reads the annotations: the body is validated as (and documented as) the contract
+        # model, and KafkaMessage (an annotated context alias) injects the raw message.
         entry.__annotations__ = {"event": model, "message": KafkaMessage, "return": None}
         entry.__name__ = f"{handler.__name__}_on_{model.event_type.replace('.', '_')}"
         entry.__doc__ = handler.__doc__

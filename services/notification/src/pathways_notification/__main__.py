@@ -1,0 +1,5 @@
+"""``python -m pathways_notification``: serve the API, the consumers and the delivery worker."""
+
+from pathways_runtime.serve import serve
+
+serve("pathways_notification.app:app", default_port=8003)
