@@ -1,0 +1,142 @@
+"""The `pathways` command: run the system, and the operations an on-call needs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from pathways_cli import ops, stack
+from pathways_runtime.settings import Settings
+
+app = typer.Typer(help="Pathways: the event backbone of a city's response to human trafficking.",
+                  no_args_is_help=True)
+contracts_app = typer.Typer(help="Public contracts: JSON Schemas and AsyncAPI documents.")
+app.add_typer(contracts_app, name="contracts")
+console = Console()
+STATE_DIR = Path(os.environ.get("PATHWAYS_STATE_DIR", ".pathways"))
+
+
+@app.command()
+def run() -> None:
+    """Start the embedded PostgreSQL and broker, create the topics, start the three services."""
+    settings = Settings()
+    STATE_DIR.mkdir(exist_ok=True)
+    with console.status("starting PostgreSQL and the broker"), stack.embedded_infrastructure(STATE_DIR, settings) as (
+            kafka, database):
+        console.print(f"[green]✓[/] broker [bold]{kafka}[/]   PostgreSQL [bold]{database}[/]")
+        created = stack.prepare_topics(kafka)
+        console.print(f"[green]✓[/] topics ready ({len(created)} created)")
+        trace_dir = str((STATE_DIR / "traces").resolve())
+        env = dict(os.environ) | {"KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database,
+                                  "PATHWAYS_TRACE_DIR": trace_dir}
+        started = stack.start_services(env, STATE_DIR)
+        try:
+            with console.status("waiting for the services to be ready"):
+                stack.wait_ready(started)
+            _welcome(settings)
+            _wait_for_stop()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            console.print("stopping…")
+            stack.stop_services(started)
+    console.print("[green]stopped[/]")
+
+
+def _wait_for_stop() -> None:
+    """Block until Ctrl-C, or SIGTERM (treated the same, so a supervisor can stop us cleanly)."""
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    while True:
+        signal.pause()
+
+
+def _welcome(settings: Settings) -> None:
+    tokens = stack.dev_tokens(settings.jwt_secret.get_secret_value())
+    token_file = STATE_DIR / "tokens.env"
+    token_file.write_text("".join(f"export {k}={v}\n" for k, v in tokens.items()))
+    table = Table("service", "API", "docs", title="Pathways is running")
+    for svc in stack.services():
+        table.add_row(svc.name, svc.url, f"{svc.url}/docs")
+    console.print(table)
+    console.print(f"Development tokens: [bold]source {token_file}[/]  (or `pathways tokens`)")
+    console.print("Try it: [bold]make demo[/] in another terminal, or the curl walk-through in README.md")
+    console.print(f"Logs: {STATE_DIR}/logs/   Traces: `pathways trace ID`   Ctrl-C stops everything.")
+
+
+@app.command()
+def tokens() -> None:
+    """Print development bearer tokens, one per role, as shell exports."""
+    for name, value in stack.dev_tokens(Settings().jwt_secret.get_secret_value()).items():
+        print(f"export {name}={value}")
+
+
+@app.command()
+def topics() -> None:
+    """List the topics with their partitions and message counts."""
+    sizes = ops.run(ops.topic_sizes(Settings()))
+    table = Table("topic", "partitions", "messages")
+    for name, (partitions, count) in sizes.items():
+        style = "red" if name.endswith(".dlq") and count else None
+        table.add_row(name, str(partitions), str(count), style=style)
+    console.print(table)
+
+
+@app.command()
+def tail(topic: str, follow: bool = typer.Option(False, "--follow", "-f", help="Keep waiting for new events."),
+         as_json: bool = typer.Option(False, "--json", help="One JSON object per line.")) -> None:
+    """Print a topic's events from the beginning, decoded (dead letters with their reasons)."""
+
+    async def go() -> None:
+        async for record in ops.read_topic(Settings(), topic, follow=follow):
+            if as_json:
+                print(json.dumps(record, default=str), flush=True)
+            else:
+                console.print_json(data=record)
+
+    ops.run(go())
+
+
+@app.command()
+def trace(needle: str = typer.Argument(..., help="A trace id, or an inspection, case, establishment or event id.")) -> None:
+    """Show the span tree of the traces that touch ID, across every service."""
+    spans = ops.load_spans(Settings().trace_dir)
+    trace_ids = ops.find_traces(spans, needle)
+    if not trace_ids:
+        console.print(f"no trace mentions {needle!r} (traces are read from {Settings().trace_dir})")
+        raise typer.Exit(1)
+    for trace_id in trace_ids:
+        roots, children = ops.span_tree(spans, trace_id)
+        tree = Tree(f"[bold]trace {trace_id}[/]")
+        for root in roots:
+            _add_span(tree, root, children, roots[0]["start"])
+        console.print(tree)
+
+
+def _add_span(parent: Tree, span: dict, children: dict, t0: int) -> None:
+    offset_ms = (span["start"] - t0) / 1e6
+    took_ms = (span["end"] - span["start"]) / 1e6
+    colour = "red" if span["status"] == "ERROR" else "cyan"
+    node = parent.add(f"[{colour}]{span['service']}[/] {span['name']}  [dim]+{offset_ms:.0f} ms, {took_ms:.1f} ms[/]")
+    for child in children.get(span["span_id"], []):
+        _add_span(node, child, children, t0)
+
+
+@contracts_app.command("write")
+def contracts_write() -> None:
+    """Regenerate contracts/schemas (and new-major baselines) and the AsyncAPI documents."""
+    from pathways_cli.contracts import write_asyncapi
+    from pathways_contracts.schemas import write_all
+
+    for path in write_all() + write_asyncapi():
+        console.print(f"wrote {path}")

@@ -1,0 +1,115 @@
+"""Operations commands: topics with their sizes, tail a topic as decoded CloudEvents, trace trees."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from pathways_contracts import InvalidEvent, decode
+from pathways_runtime.settings import Settings
+
+
+async def topic_sizes(settings: Settings) -> dict[str, tuple[int, int]]:
+    """topic -> (partitions, messages), from the end offsets."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                request_timeout_ms=settings.kafka_request_timeout_ms)
+    await admin.start()
+    try:
+        names = sorted(await admin.list_topics())
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                request_timeout_ms=settings.kafka_request_timeout_ms)
+    await consumer.start()
+    try:
+        result = {}
+        for name in names:
+            partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
+            ends = await consumer.end_offsets(partitions) if partitions else {}
+            starts = await consumer.beginning_offsets(partitions) if partitions else {}
+            result[name] = (len(partitions), sum(ends[tp] - starts[tp] for tp in partitions))
+        return result
+    finally:
+        await consumer.stop()
+
+
+async def read_topic(settings: Settings, topic: str, *, follow: bool, idle_seconds: float = 2.0,
+                     ) -> AsyncIterator[dict]:
+    """Every record of ``topic`` from the beginning, decoded; stops when idle unless ``follow``."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False,
+                                request_timeout_ms=settings.kafka_request_timeout_ms)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not partitions:
+            raise SystemExit(f"no topic {topic!r}")
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        while True:
+            batch = await consumer.getmany(timeout_ms=int(idle_seconds * 1000))
+            if not batch and not follow:
+                return
+            for records in batch.values():
+                for record in records:
+                    yield describe(record)
+    finally:
+        await consumer.stop()
+
+
+def describe(record) -> dict:
+    headers = {k: v.decode("utf-8", "replace") for k, v in record.headers or ()}
+    base = {"partition": record.partition, "offset": record.offset, "key": (record.key or b"").decode()}
+    if record.topic.endswith(".dlq"):
+        return base | {"dead_letter": {k: v for k, v in headers.items() if k.startswith("dlq_")},
+                       "type": headers.get("ce_type"), "value": (record.value or b"")[:300].decode("utf-8", "replace")}
+    try:
+        event = decode(record.headers, record.value)
+    except InvalidEvent as exc:
+        return base | {"invalid": exc.reason}
+    return base | {"id": event.id, "type": event.type, "source": event.source, "subject": event.subject,
+                   "time": event.time.isoformat(), "traceparent": headers.get("traceparent"),
+                   "data": event.data.model_dump(mode="json")}
+
+
+# --- traces ---------------------------------------------------------------------------------------
+
+def load_spans(trace_dir: Path) -> list[dict]:
+    spans = []
+    for path in sorted(trace_dir.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as lines:
+            spans += [json.loads(line) for line in lines if line.strip()]
+    return spans
+
+
+def find_traces(spans: list[dict], needle: str) -> list[str]:
+    """Trace ids whose id is ``needle`` or that have a span with an attribute equal to it."""
+    found = []
+    for span in spans:
+        values = {str(v) for v in span["attributes"].values()}
+        if (span["trace_id"] == needle or needle in values) and span["trace_id"] not in found:
+            found.append(span["trace_id"])
+    return found
+
+
+def span_tree(spans: list[dict], trace_id: str) -> tuple[list[dict], dict[str, list[dict]]]:
+    """(roots, children by parent span id) of one trace, each level in start order."""
+    mine = sorted((s for s in spans if s["trace_id"] == trace_id), key=lambda s: s["start"])
+    ids = {s["span_id"] for s in mine}
+    children: dict[str, list[dict]] = defaultdict(list)
+    roots = []
+    for span in mine:
+        if span["parent_id"] in ids:
+            children[span["parent_id"]].append(span)
+        else:
+            roots.append(span)
+    return roots, children
+
+
+def run(coro):
+    return asyncio.run(coro)
