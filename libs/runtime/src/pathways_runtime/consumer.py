@@ -32,8 +32,9 @@ import asyncpg
 from faststream.exceptions import AckMessage
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
+from opentelemetry import trace
 
-from pathways_contracts import CloudEvent, Event, InvalidEvent, decode, dlq_topic
+from pathways_contracts import CloudEvent, Event, InvalidEvent, decode, dlq_topic, registry
 from pathways_runtime import outbox
 
 log = logging.getLogger(__name__)
@@ -95,43 +96,63 @@ class EventConsumers:
     """Registers typed handlers on a service's broker, each behind the pipeline above."""
 
     def __init__(self, broker: KafkaBroker, pool: Callable[[], asyncpg.Pool], *, schema: str, source: str,
-                 group: str, retry: RetryPolicy) -> None:
+                 group: str, retry: RetryPolicy, session_timeout_ms: int = 10_000) -> None:
         self._broker = broker
         self._pool = pool
         self._schema = schema
         self._source = source
         self._group = group
         self._retry = retry
+        self._session_timeout_ms = session_timeout_ms
 
     def on(self, model: type[E], *, title: str, description: str, group: str | None = None,
            ) -> Callable[[Handler], Handler]:
         """Decorator: ``@consumers.on(RedFlagRaised, title=..., description=...)``."""
 
+        # One consumer group per (service, event type) unless told otherwise: each subscription is a
+        # consumer of its own, so a rebalance of one never pauses another, and a handler added later
+        # starts from the beginning of its topic.
         def register(handler: Handler) -> Handler:
-            self.subscribe(model, handler, title=title, description=description, group=group or self._group)
+            self.subscribe(model, handler, title=title, description=description,
+                           group=group or f"{self._group}.{model.event_type}")
             return handler
 
         return register
 
-    def subscribe(self, model: type[E], handler: Handler, *, title: str, description: str, group: str) -> None:
-        entry = self._entry(model, handler, group)
+    def on_each(self, models: list[type[Event]], *, title: str, description: str, group: str | None = None,
+                ) -> Callable[[Handler], Handler]:
+        """Decorator: one handler for several event types, read by ONE consumer of all their topics.
+
+        For services that treat every event alike (the notification service): one group join instead
+        of one per topic.
+        """
+
+        def register(handler: Handler) -> Handler:
+            self.subscribe(models, handler, title=title, description=description, group=group or self._group)
+            return handler
+
+        return register
+
+    def subscribe(self, models: type[Event] | list[type[Event]], handler: Handler, *, title: str,
+                  description: str, group: str) -> None:
+        models = models if isinstance(models, list) else [models]
         self._broker.subscriber(
-            model.event_type,
+            *(m.event_type for m in models),
             group_id=group,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
-            decoder=self._decoder(model, group),
-            session_timeout_ms=30_000,
-            heartbeat_interval_ms=3_000,
+            decoder=self._decoder(group),
+            session_timeout_ms=self._session_timeout_ms,
+            heartbeat_interval_ms=self._session_timeout_ms // 3,
             title=title,
             description=description,
-        )(entry)
+        )(self._entry(models, handler, group))
 
-    def _decoder(self, model: type[Event], group: str) -> Callable[..., Awaitable[Any]]:
+    def _decoder(self, group: str) -> Callable[..., Awaitable[Any]]:
         async def decode_or_park(message: KafkaMessage) -> Any:
             record = message.raw_message
-            try:
-                event = decode(record.headers, record.value, expected_type=model.event_type)
+            try:  # the topic names the only event type it may carry
+                event = decode(record.headers, record.value, expected_type=record.topic)
             except InvalidEvent as exc:
                 await self._park(message, f"invalid event: {exc.reason}", attempts=0, group=group)
                 raise AckMessage() from exc
@@ -139,21 +160,29 @@ class EventConsumers:
 
         return decode_or_park
 
-    def _entry(self, model: type[E], handler: Handler, group: str) -> Callable[..., Awaitable[None]]:
+    def _entry(self, models: list[type[Event]], handler: Handler, group: str) -> Callable[..., Awaitable[None]]:
         async def entry(event: Any, message: Any) -> None:
-            await self._process(model, handler, group, event, message)
+            if not isinstance(event, Event):  # one consumer of several topics: the topic names the model
+                event = registry()[message.raw_message.topic].model_validate(event)
+            await self._process(handler, group, event, message)
 
-        # FastStream reads the annotations: the body is validated as (and documented as) the contract
-        # model, and KafkaMessage (an annotated context alias) injects the raw message.
-        entry.__annotations__ = {"event": model, "message": KafkaMessage, "return": None}
-        entry.__name__ = f"{handler.__name__}_on_{model.event_type.replace('.', '_')}"
+        # FastStream reads the annotations: with one model the body is validated as (and documented as)
+        # the contract model; KafkaMessage (an annotated context alias) injects the raw message.
+        body = models[0] if len(models) == 1 else dict
+        entry.__annotations__ = {"event": body, "message": KafkaMessage, "return": None}
+        topics = models[0].event_type.replace(".", "_") if len(models) == 1 else "events"
+        entry.__name__ = f"{handler.__name__}_on_{topics}"
         entry.__doc__ = handler.__doc__
         return entry
 
-    async def _process(self, model: type[E], handler: Handler, group: str, data: E, message: KafkaMessage) -> None:
+    async def _process(self, handler: Handler, group: str, data: Event, message: KafkaMessage) -> None:
         headers = message.headers
         event = CloudEvent(data=data, source=headers["ce_source"], id=headers["ce_id"],
                            time=datetime.fromisoformat(headers["ce_time"].replace("Z", "+00:00")))
+        # Searchable attributes on the consume span: `pathways trace <establishment or case id>` finds it.
+        trace.get_current_span().set_attributes({
+            "pathways.event_id": event.id, "pathways.event_type": event.type, "pathways.subject": event.subject,
+            "pathways.consumer_group": group})
         for attempt in range(1, self._retry.max_attempts + 1):
             try:
                 await self._handle_once(handler, group, event)

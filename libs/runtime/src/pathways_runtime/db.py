@@ -8,8 +8,11 @@ file is replaced with the service's schema name.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -22,6 +25,25 @@ _RUNTIME_MIGRATIONS = Path(__file__).parent / "migrations"
 
 async def create_pool(database_url: str, max_size: int = 10) -> asyncpg.Pool:
     return await asyncpg.create_pool(database_url, min_size=1, max_size=max_size, command_timeout=30)
+
+
+@contextlib.asynccontextmanager
+async def listening(pool: asyncpg.Pool, channel: str) -> AsyncIterator[tuple[asyncpg.Connection, asyncio.Event]]:
+    """A pooled connection LISTENing on ``channel``; the event is set on each NOTIFY.
+
+    The listener is removed before the connection goes back to the pool.
+    """
+    wake = asyncio.Event()
+
+    def notified(*_: object) -> None:
+        wake.set()
+
+    async with pool.acquire() as conn:
+        await conn.add_listener(channel, notified)
+        try:
+            yield conn, wake
+        finally:
+            await conn.remove_listener(channel, notified)
 
 
 def _migration_files(folder: Path) -> list[tuple[str, Path]]:

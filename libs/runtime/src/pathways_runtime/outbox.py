@@ -20,6 +20,7 @@ from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from pathways_contracts import CloudEvent
+from pathways_runtime import db
 
 log = logging.getLogger(__name__)
 _propagator = TraceContextTextMapPropagator()
@@ -37,6 +38,7 @@ def current_traceparent() -> str | None:
 
 async def add_event(conn: asyncpg.Connection, schema: str, event: CloudEvent) -> None:
     """Record ``event`` for publication, in the caller's transaction."""
+    trace.get_current_span().set_attributes({"pathways.subject": event.subject, "pathways.event_type": event.type})
     await conn.execute(
         f"insert into {schema}.outbox (event_id, topic, key, value, headers, traceparent)"
         " values ($1, $2, $3, $4, $5, $6)",
@@ -58,23 +60,28 @@ class OutboxRelay:
         self._tracer = trace.get_tracer("pathways.outbox")
 
     async def run(self) -> None:
-        async with self._pool.acquire() as listener:
-            await listener.add_listener(_channel(self._schema), lambda *_: self._wake.set())
-            await listener.execute("select pg_advisory_lock(hashtext($1))", f"outbox:{self._schema}")
-            backoff = 0.2
-            while True:
-                try:
-                    while await self.publish_batch():
-                        pass
-                    backoff = 0.2
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # broker down or slow: keep the rows, try again later
-                    log.warning("outbox publish failed; will retry", extra={"error": repr(exc)})
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 5.0)
-                    continue
-                await self._sleep_until_woken()
+        async with db.listening(self._pool, _channel(self._schema)) as (conn, self._wake):
+            await conn.execute("select pg_advisory_lock(hashtext($1))", f"outbox:{self._schema}")
+            try:
+                await self._relay_until_cancelled()
+            finally:
+                await conn.execute("select pg_advisory_unlock(hashtext($1))", f"outbox:{self._schema}")
+
+    async def _relay_until_cancelled(self) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                while await self.publish_batch():
+                    pass
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # broker down or slow: keep the rows, try again later
+                log.warning("outbox publish failed; will retry", extra={"error": repr(exc)})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            await self._sleep_until_woken()
 
     async def _sleep_until_woken(self) -> None:
         try:

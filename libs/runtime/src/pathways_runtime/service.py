@@ -21,8 +21,8 @@ from faststream.kafka import KafkaBroker
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from pathways_contracts import Event
-from pathways_runtime import db
+from pathways_contracts import CloudEvent, Event
+from pathways_runtime import db, outbox
 from pathways_runtime.auth import BearerAuthMiddleware
 from pathways_runtime.broker import make_broker
 from pathways_runtime.consumer import EventConsumers, RetryPolicy
@@ -47,6 +47,7 @@ class Service:
         self.consumers = EventConsumers(
             self.broker, lambda: self.pool, schema=schema, source=f"/pathways/{name}", group=name,
             retry=RetryPolicy(self.settings.consumer_max_attempts, self.settings.consumer_backoff_seconds),
+            session_timeout_ms=self.settings.consumer_session_timeout_ms,
         )
         self._pool: asyncpg.Pool | None = None
         self._background: list[BackgroundTask] = []
@@ -60,6 +61,12 @@ class Service:
     def declare_publisher(self, model: type[Event], *, title: str, description: str) -> None:
         """Declare an event this service emits (through the outbox), for the AsyncAPI document."""
         self.broker.publisher(model.event_type, schema=model, title=title, description=description)
+
+    async def emit(self, conn: asyncpg.Connection, data: Event) -> CloudEvent:
+        """Record an event in the outbox, in the caller's transaction (for HTTP handlers)."""
+        event = CloudEvent(data=data, source=f"/pathways/{self.name}")
+        await outbox.add_event(conn, self.schema, event)
+        return event
 
     def background(self, task: BackgroundTask) -> BackgroundTask:
         """Register a long-running task started with the service (e.g. a deadline sweeper)."""

@@ -34,4 +34,7 @@ class Settings(BaseSettings):
     # Consumer retries: bounded attempts with exponential backoff, then the dead-letter topic.
     consumer_max_attempts: int = Field(3, validation_alias="PATHWAYS_CONSUMER_MAX_ATTEMPTS")
     consumer_backoff_seconds: float = Field(0.5, validation_alias="PATHWAYS_CONSUMER_BACKOFF_SECONDS")
+    # Tansu answers a JoinGroup after about half the session timeout, so keep it well under the
+    # request timeout; on Apache Kafka these are ordinary values.
+    consumer_session_timeout_ms: int = Field(10_000, validation_alias="PATHWAYS_CONSUMER_SESSION_TIMEOUT_MS")
     outbox_poll_seconds: float = Field(2.0, validation_alias="PATHWAYS_OUTBOX_POLL_SECONDS")

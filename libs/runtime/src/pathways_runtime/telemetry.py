@@ -58,7 +58,10 @@ def span_record(span: ReadableSpan) -> dict:
 
 
 def _plain(value: object) -> object:
-    return list(value) if isinstance(value, tuple) else value
+    """Span attribute values as JSON: tuples become lists, bytes (message keys) become text."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return [_plain(v) for v in value] if isinstance(value, tuple) else value
 
 
 def setup_tracing(settings: Settings) -> TracerProvider:

@@ -26,9 +26,9 @@ SUBSCRIBABLE = sorted(t for t in registry() if not t.startswith("notification.")
 def _register() -> None:
     from pathways_notification.service_layer.handlers import on_event
 
-    for event_type in SUBSCRIBABLE:
-        service.consumers.on(registry()[event_type], title=f"Notify subscribers of {event_type}",
-                             description=f"Records one delivery per subscription to {event_type}.")(on_event)
+    service.consumers.on_each([registry()[t] for t in SUBSCRIBABLE], title="Notify subscribers",
+                              description="Records one delivery per matching subscription for every event.",
+                              )(on_event)
 
 
 @service.background

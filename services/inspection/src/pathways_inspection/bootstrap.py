@@ -1,0 +1,21 @@
+"""Composition root of the inspection service."""
+
+from pathlib import Path
+
+from pathways_contracts.events import InspectionCompleted, RedFlagEscalated, RedFlagRaised
+from pathways_runtime.service import Service
+
+service = Service(
+    "inspection",
+    schema="inspection",
+    migrations=Path(__file__).parent / "migrations",
+    description="Every department's inspections of licensed establishments, and the screening that turns "
+                "what inspectors saw into red flags.",
+)
+service.declare_publisher(InspectionCompleted, title="inspection.completed",
+                          description="An inspector recorded an inspection (indicator codes, no person data).")
+service.declare_publisher(RedFlagRaised, title="redflag.raised",
+                          description="Screening of every department's recent inspections of an establishment "
+                                      "reached the red-flag level.")
+service.declare_publisher(RedFlagEscalated, title="redflag.escalated",
+                          description="An open red flag's level went up.")

