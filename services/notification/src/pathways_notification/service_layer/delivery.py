@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
@@ -24,18 +23,11 @@ from pathways_contracts import CloudEvent
 from pathways_contracts.events import NotificationDelivered, NotificationFailed
 from pathways_notification.adapters import webhook
 from pathways_notification.adapters.repository import SCHEMA
+from pathways_notification.domain import backoff
 from pathways_runtime import outbox
 
 log = logging.getLogger(__name__)
 SOURCE = "/pathways/notification"
-MAX_ATTEMPTS = 6
-BASE_BACKOFF = 1.0
-MAX_BACKOFF = 600.0
-
-
-def backoff(attempt: int, rng: random.Random = random.Random()) -> float:
-    """Exponential backoff with full jitter."""
-    return rng.uniform(0, min(MAX_BACKOFF, BASE_BACKOFF * 2 ** (attempt - 1)))
 
 
 class DeliveryWorker:
@@ -108,7 +100,7 @@ class DeliveryWorker:
             await conn.execute(f"update {SCHEMA}.deliveries set status = 'delivered', attempts = $2,"
                                " delivered_at = now() where id = $1", row["id"], attempts)
             await outbox.add_event(conn, SCHEMA, CloudEvent(NotificationDelivered(**common, delivered_at=now), SOURCE))
-        elif attempts >= MAX_ATTEMPTS:
+        elif backoff.is_last(attempts):
             await conn.execute(f"update {SCHEMA}.deliveries set status = 'parked', attempts = $2, last_error = $3"
                                " where id = $1", row["id"], attempts, _error(attempt))
             await outbox.add_event(conn, SCHEMA, CloudEvent(
@@ -116,7 +108,7 @@ class DeliveryWorker:
         else:
             await conn.execute(f"update {SCHEMA}.deliveries set attempts = $2, last_error = $3,"
                                " next_attempt_at = $4 where id = $1", row["id"], attempts, _error(attempt),
-                               now + timedelta(seconds=backoff(attempts)))
+                               backoff.next_attempt_at(attempts, now))
 
 
 def _error(attempt: webhook.Attempt) -> str:

@@ -1,0 +1,1 @@
+"""Data files the notification service loads (redaction policy)."""
