@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,11 +35,11 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
 
-def services() -> list[ServiceProcess]:
+def services(env: Mapping[str, str] = os.environ) -> list[ServiceProcess]:
     return [
-        ServiceProcess("inspection", "pathways_inspection", int(os.environ.get("INSPECTION_PORT", 8001))),
-        ServiceProcess("referral", "pathways_referral", int(os.environ.get("REFERRAL_PORT", 8002))),
-        ServiceProcess("notification", "pathways_notification", int(os.environ.get("NOTIFICATION_PORT", 8003))),
+        ServiceProcess("inspection", "pathways_inspection", int(env.get("INSPECTION_PORT", 8001))),
+        ServiceProcess("referral", "pathways_referral", int(env.get("REFERRAL_PORT", 8002))),
+        ServiceProcess("notification", "pathways_notification", int(env.get("NOTIFICATION_PORT", 8003))),
     ]
 
 
@@ -90,7 +90,7 @@ def prepare_topics(kafka: str) -> list[str]:
 def start_services(env: dict[str, str], state_dir: Path) -> list[tuple[ServiceProcess, subprocess.Popen]]:
     (state_dir / "logs").mkdir(parents=True, exist_ok=True)
     started = []
-    for svc in services():
+    for svc in services(env):
         log = (state_dir / "logs" / f"{svc.name}.log").open("ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", svc.module],

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
 from pathways_contracts import CloudEvent, Event
 from pathways_runtime import db, outbox
@@ -96,6 +97,9 @@ class Service:
     def app(self, *routers) -> FastAPI:
         setup_logging(self.settings)
         AsyncPGInstrumentor().instrument(tracer_provider=self.tracer_provider)
+        # Outgoing HTTP (webhooks, calls to other services) gets a client span and a traceparent header,
+        # so a department's receiver can join the trace.
+        HTTPXClientInstrumentor().instrument(tracer_provider=self.tracer_provider)
 
         @contextlib.asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
