@@ -20,4 +20,8 @@ def asyncapi_document(service: Service) -> dict[str, Any]:
         description=service.description,
         schema_version="3.0.0",
     )
-    return spec.to_specification().to_jsonable()
+    document = spec.to_specification().to_jsonable()
+    for server in document.get("servers", {}).values():
+        # The committed document must not depend on where it was generated.
+        server["host"] = "${KAFKA_BOOTSTRAP_SERVERS}"
+    return document

@@ -144,7 +144,7 @@ class EventConsumers:
             decoder=self._decoder(group),
             session_timeout_ms=self._session_timeout_ms,
             heartbeat_interval_ms=self._session_timeout_ms // 3,
-            title=title,
+            title=f"{', '.join(m.event_type for m in models)} → {title}",
             description=description,
         )(self._entry(models, handler, group))
 
