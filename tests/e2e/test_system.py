@@ -78,7 +78,7 @@ async def test_an_inspection_reaches_a_department_webhook_in_one_trace(system):
                 "id": est, "license_number": f"LIC-{est}", "name": "Harbor Nail Salon", "license_type": "food",
                 "license_status": "active", "area": "Ward 5", "jurisdiction": "metro-county"})
             assert registered.status_code == 201, registered.text
-            for token, program, code in ((inspector, "food_establishment", "LAB-SLEEPING-ON-SITE"),
+            for token, program, code in ((inspector, "food_establishment", "VUL-LIVING-ON-SITE"),
                                          (labor, "labor_standards_site_visit", "LAB-WAGE-THEFT")):
                 recorded = await http.post(f"{system.urls['inspection']}/inspections", headers=token, json={
                     "establishment_id": est, "program": program, "reason": "routine",

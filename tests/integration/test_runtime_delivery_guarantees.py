@@ -27,7 +27,7 @@ def red_flag(establishment_id: str, red_flag_id: uuid.UUID | None = None) -> Clo
     return CloudEvent(source="/tests", data=RedFlagRaised(
         red_flag_id=red_flag_id or uuid.uuid4(), establishment_id=establishment_id, jurisdiction="metro-county",
         level="red_flag", score=7.0, categories=["labor"], dimensions=["victim_vulnerability"],
-        indicator_codes=["LAB-WAGE-THEFT", "LAB-SLEEPING-ON-SITE"], contributing_inspection_ids=[uuid.uuid4()],
+        indicator_codes=["LAB-WAGE-THEFT", "VUL-LIVING-ON-SITE"], contributing_inspection_ids=[uuid.uuid4()],
         departments=["health-department", "labor-standards"], rules_version="tests", raised_at=datetime.now(UTC)))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -12,13 +13,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from pathways_cli import ops, stack
+from pathways_cli import demo, ops, stack
 from pathways_runtime.settings import Settings
 
 app = typer.Typer(help="Pathways: the event backbone of a city's response to human trafficking.",
                   no_args_is_help=True)
 contracts_app = typer.Typer(help="Public contracts: JSON Schemas and AsyncAPI documents.")
 app.add_typer(contracts_app, name="contracts")
+app.command("demo")(demo.demo)
 console = Console()
 STATE_DIR = Path(os.environ.get("PATHWAYS_STATE_DIR", ".pathways"))
 
@@ -28,8 +30,9 @@ def run() -> None:
     """Start the embedded PostgreSQL and broker, create the topics, start the three services."""
     settings = Settings()
     STATE_DIR.mkdir(exist_ok=True)
-    with console.status("starting PostgreSQL and the broker"), stack.embedded_infrastructure(STATE_DIR, settings) as (
-            kafka, database):
+    with contextlib.ExitStack() as running:
+        with console.status("starting PostgreSQL and the broker"):
+            kafka, database = running.enter_context(stack.embedded_infrastructure(STATE_DIR, settings))
         console.print(f"[green]✓[/] broker [bold]{kafka}[/]   PostgreSQL [bold]{database}[/]")
         created = stack.prepare_topics(kafka)
         console.print(f"[green]✓[/] topics ready ({len(created)} created)")
