@@ -1,15 +1,17 @@
-"""The runtime's guarantees over the real broker and database: idempotent consumers, dead letters,
-bounded retries, and an outbox that survives a broker outage."""
+"""The runtime's guarantees over the real broker and database: idempotent consumers, dead letters
+(parked, visible, replayable), bounded retries, and an outbox that survives a broker outage."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from pathways_cli.ops import replay_dead_letters
 from pathways_contracts import CloudEvent
 from pathways_contracts.events import CaseClosed, RedFlagRaised
 from pathways_runtime.auth import Role
@@ -94,16 +96,22 @@ async def test_a_malformed_event_is_parked_with_its_reason_and_the_next_one_is_p
 async def failing_consumer(infrastructure, tmp_path: Path):
     """A service of its own whose handler fails for events marked 'poison' and records the others."""
     service = Service("tests-failing", schema="tests_failing", migrations=tmp_path, description="tests")
-    handled: list[str] = []
+    consumer = FailingConsumer()
 
     @service.consumers.on(CaseClosed, title="fails on poison", description="test handler")
     async def handle(event: CaseClosed, h) -> None:
-        if event.outcome == "poison":
+        if event.outcome == "poison" and consumer.broken:
             raise ValueError("this handler cannot process poison")
-        handled.append(event.establishment_id)
+        consumer.handled.append(event.establishment_id)
 
     async with service.running():
-        yield handled
+        yield consumer
+
+
+@dataclass
+class FailingConsumer:
+    broken: bool = True
+    handled: list[str] = field(default_factory=list)
 
 
 def closed_case(outcome: str) -> CloudEvent:
@@ -125,7 +133,13 @@ async def test_a_failing_handler_is_retried_then_parked_and_the_consumer_moves_o
     assert record.headers["dlq_attempts"] == str(Settings().consumer_max_attempts)
     assert record.headers["dlq_consumer_group"] == "tests-failing.case.closed"
     assert int(record.headers["dlq_source_offset"]) >= 0
-    await eventually(lambda: _contains(failing_consumer, after.data.establishment_id))
+    await eventually(lambda: _contains(failing_consumer.handled, after.data.establishment_id))
+    assert poison.data.establishment_id not in failing_consumer.handled
+
+    failing_consumer.broken = False  # the fix is deployed: replay the parked record
+    settings = Settings(KAFKA_BOOTSTRAP_SERVERS=infrastructure.kafka)
+    assert await replay_dead_letters(settings, "case.closed", event_id=poison.id) == 1
+    await eventually(lambda: _contains(failing_consumer.handled, poison.data.establishment_id))
 
 
 async def _contains(items: list, item) -> bool:

@@ -135,6 +135,15 @@ def _add_span(parent: Tree, span: dict, children: dict, t0: int) -> None:
         _add_span(node, child, children, t0)
 
 
+@app.command()
+def replay(topic: str = typer.Argument(..., help="The topic whose dead letters to replay, e.g. redflag.raised."),
+           group: str | None = typer.Option(None, help="Only records parked by this consumer group."),
+           event_id: str | None = typer.Option(None, "--event-id", help="Only the record with this ce_id.")) -> None:
+    """Publish parked dead letters of TOPIC back onto it, once the cause is fixed."""
+    count = ops.run(ops.replay_dead_letters(Settings(), topic, group=group, event_id=event_id))
+    console.print(f"[green]✓[/] replayed {count} record(s) from {topic}.dlq onto {topic}")
+
+
 @contracts_app.command("write")
 def contracts_write() -> None:
     """Regenerate contracts/schemas (and new-major baselines) and the AsyncAPI documents."""
