@@ -84,6 +84,14 @@ def tokens() -> None:
         print(f"export {name}={value}")
 
 
+@app.command("create-topics")
+def create_topics(replication: int = typer.Option(1, help="Replication factor (3 on a production cluster).")
+                  ) -> None:
+    """Create every event topic and its dead-letter topic that does not exist yet."""
+    created = stack.prepare_topics(Settings().kafka_bootstrap_servers, replication)
+    console.print(f"[green]✓[/] {len(created)} topic(s) created: {', '.join(created) or 'none missing'}")
+
+
 @app.command()
 def topics() -> None:
     """List the topics with their partitions and message counts."""

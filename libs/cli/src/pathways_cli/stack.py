@@ -77,12 +77,12 @@ def embedded_infrastructure(state_dir: Path, settings: Settings) -> Iterator[tup
         yield kafka, database
 
 
-def prepare_topics(kafka: str) -> list[str]:
+def prepare_topics(kafka: str, replication: int = 1) -> list[str]:
     settings = Settings(KAFKA_BOOTSTRAP_SERVERS=kafka)
 
     async def go() -> list[str]:
         await wait_for_kafka(settings)
-        return await ensure_topics(settings)
+        return await ensure_topics(settings, replication=replication)
 
     return asyncio.run(go())
 
