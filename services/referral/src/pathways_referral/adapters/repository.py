@@ -53,13 +53,15 @@ async def alerted_unplaced(conn: asyncpg.Connection, case_id: uuid.UUID, agency_
 async def insert_referral(conn: asyncpg.Connection, *, referral_id: uuid.UUID, case_id: uuid.UUID, agency_id: str,
                           agency_kind: str, service: str, rule_id: str, policy_version: str, due_by: datetime,
                           priority: int = 1, mandated: bool = False, reason: str = "",
-                          referred_by_org: str | None = None, intake: dict | None = None) -> None:
+                          referred_by_org: str | None = None, intake: dict | None = None,
+                          created_at: datetime | None = None) -> None:
+    # created_at comes from the caller's clock, the one due_by was computed from.
     await conn.execute(
         f"insert into {SCHEMA}.referrals (id, case_id, agency_id, agency_kind, service, rule_id, policy_version,"
-        " due_by, priority, mandated, reason, referred_by_org, intake)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        " due_by, priority, mandated, reason, referred_by_org, intake, created_at)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, coalesce($14, now()))",
         referral_id, case_id, agency_id, agency_kind, service, rule_id, policy_version, due_by, priority, mandated,
-        reason, referred_by_org, json.dumps(intake or {}),
+        reason, referred_by_org, json.dumps(intake or {}), created_at,
     )
 
 

@@ -103,7 +103,7 @@ async def offer(conn: asyncpg.Connection, emit: Emit, case: asyncpg.Record, targ
                                agency_kind=target.agency_kind.value, service=target.agency_kind.value,
                                rule_id=target.rule_id, policy_version=policy.version, due_by=due_by,
                                priority=target.priority, mandated=target.mandated, reason=target.reason,
-                               referred_by_org=referred_by_org, intake=intake)
+                               referred_by_org=referred_by_org, intake=intake, created_at=now)
     await repo.add_timeline(conn, case["id"], "referred", {
         "referral_id": str(referral_id), "agency_id": agency.id, "rule_id": target.rule_id,
         "policy_version": policy.version, "mandated": target.mandated, "due_by": due_by.isoformat()})
