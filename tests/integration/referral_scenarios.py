@@ -14,12 +14,15 @@ TRIAGE = bearer(Role.TRIAGE, "mdt")
 OPS = bearer(Role.OPS, "ops")
 
 
-def red_flag(categories: list[str], *, level: str = "red_flag", minor: bool = False, dimensions=("victim_vulnerability",),
-             establishment_id: str | None = None, jurisdiction: str = "olmsted", **extra) -> RedFlagRaised:
+def red_flag(categories: list[str], *, level: str = "red_flag", minor: bool = False,
+             dimensions=("victim_vulnerability",), establishment_id: str | None = None,
+             jurisdiction: str = "olmsted", **extra) -> RedFlagRaised:
+    """A red flag as screening would raise it; pass ``previous_level`` for an escalation."""
     model = RedFlagEscalated if "previous_level" in extra else RedFlagRaised
     return model(red_flag_id=uuid.uuid4(), establishment_id=establishment_id or f"est-{uuid.uuid4().hex[:8]}",
                  jurisdiction=jurisdiction, level=level, score=7.0, categories=categories,
-                 dimensions=list(dimensions), indicator_codes=["LAB-WAGE-THEFT"], contributing_inspection_ids=[uuid.uuid4()],
+                 dimensions=list(dimensions), indicator_codes=["LAB-WAGE-THEFT"],
+                 contributing_inspection_ids=[uuid.uuid4()],
                  departments=["health-department"], minor_indicated=minor, rules_version="test",
                  raised_at=datetime.now(UTC), **extra)
 

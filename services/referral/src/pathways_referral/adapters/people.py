@@ -61,6 +61,12 @@ async def person_case(conn: asyncpg.Connection, person_id: uuid.UUID) -> uuid.UU
     return await conn.fetchval(f"select case_id from {SCHEMA}.persons where id = $1", person_id)
 
 
+async def case_language(conn: asyncpg.Connection, case_id: uuid.UUID) -> str | None:
+    """The language of the first person linked to the case who stated one (kept in clear for routing)."""
+    return await conn.fetchval(f"select language from {SCHEMA}.persons where case_id = $1 and language is not null"
+                               " order by created_at limit 1", case_id)
+
+
 async def do_not_contact(conn: asyncpg.Connection | asyncpg.Pool, case_id: uuid.UUID) -> bool:
     return await conn.fetchval(
         f"select exists (select 1 from {SCHEMA}.persons where case_id = $1 and do_not_contact)", case_id)

@@ -18,6 +18,7 @@ from pathways_contracts import Event
 from pathways_contracts.events import ReferralCreated, ReferralUnplaced
 from pathways_contracts.vocab import Category, Dimension, Level
 from pathways_referral import config
+from pathways_referral.adapters import people as people_repo
 from pathways_referral.adapters import repository as repo
 from pathways_referral.domain.directory import Directory, Organization, choose_agency
 from pathways_referral.domain.lifecycle import acceptance_deadline
@@ -92,10 +93,12 @@ async def hand_over(conn: asyncpg.Connection, emit: Emit, case: asyncpg.Record, 
 
 
 async def offer(conn: asyncpg.Connection, emit: Emit, case: asyncpg.Record, target: Target, policy: RoutingPolicy,
-                directory: Directory, now: datetime, *, exclude: set[str] = frozenset(), referred_by_org: str | None = None,
-                intake: dict | None = None) -> uuid.UUID | None:
+                directory: Directory, now: datetime, *, exclude: set[str] = frozenset(),
+                referred_by_org: str | None = None, intake: dict | None = None) -> uuid.UUID | None:
     """Refer the case to the best agency of the target's kind; None when there is none left."""
-    agency = choose_agency(target.agency_kind, case["jurisdiction"], None, directory, exclude=exclude)
+    # An agency speaking the person's language is preferred (a preference, never a filter).
+    language = (intake or {}).get("language") or await people_repo.case_language(conn, case["id"])
+    agency = choose_agency(target.agency_kind, case["jurisdiction"], language, directory, exclude=exclude)
     if agency is None:
         return None
     referral_id, due_by = uuid.uuid4(), deadline(now, target, agency, policy, Level(case["level"]))
