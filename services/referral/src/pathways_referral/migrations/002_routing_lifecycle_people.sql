@@ -30,6 +30,10 @@ alter table {schema}.referrals add column closed_at timestamptz;
 alter table {schema}.referrals add column referred_by_org text;  -- set for an officer's diversion
 alter table {schema}.referrals add column intake jsonb not null default '{}';  -- the diversion's minimal fields
 create index referrals_by_agency on {schema}.referrals (agency_id, created_at);
+-- At most one live offer per agency kind and case: two red flags handled at once cannot both refer;
+-- the loser's transaction fails, is retried by the consumer, and then sees the kind already offered.
+create unique index one_live_referral_per_kind on {schema}.referrals (case_id, agency_kind)
+    where status in ('requested', 'accepted', 'in-progress');
 create index referrals_due on {schema}.referrals (due_by) where status = 'requested';
 
 -- The agency directory (HSDS-shaped document per organisation), seeded from the package's file.

@@ -23,7 +23,7 @@ async def on_red_flag(event: RedFlagRaised, h: Handling) -> None:
                                                                    "level": event.level})
     if not created:
         await _raise_level(h, case_id, event.level)
-    await refer_new_targets(h.conn, h.emit, await repo.case_row(h.conn, case_id), now)
+    await refer_new_targets(h.conn, h.emit, await repo.case_row(h.conn, case_id, lock=True), now)
 
 
 async def on_red_flag_escalated(event: RedFlagEscalated, h: Handling) -> None:
@@ -34,7 +34,7 @@ async def on_red_flag_escalated(event: RedFlagEscalated, h: Handling) -> None:
     if not await repo.attach_red_flag(h.conn, case_id, event.red_flag_id, event.level, payload):
         await repo.update_red_flag(h.conn, event.red_flag_id, event.level, payload)
     await _raise_level(h, case_id, event.level)
-    await refer_new_targets(h.conn, h.emit, await repo.case_row(h.conn, case_id), now)
+    await refer_new_targets(h.conn, h.emit, await repo.case_row(h.conn, case_id, lock=True), now)
 
 
 async def _open_or_join(event: RedFlagRaised, h: Handling, now: datetime):
