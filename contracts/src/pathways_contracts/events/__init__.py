@@ -6,13 +6,16 @@ referrals by id, and deliveries. Person data stays in the referral service.
 """
 
 from pathways_contracts.events.cases import CaseClosed, CaseOpened, CaseTriaged
+from pathways_contracts.events.consents import ConsentRevoked
 from pathways_contracts.events.inspections import InspectionCompleted, RedFlagEscalated, RedFlagRaised
 from pathways_contracts.events.notifications import NotificationDelivered, NotificationFailed
 from pathways_contracts.events.referrals import (
     ReferralAccepted,
+    ReferralClosed,
     ReferralCreated,
     ReferralDeclined,
     ReferralExpired,
+    ReferralUnplaced,
     VictimServiceEngaged,
 )
 
@@ -20,14 +23,17 @@ __all__ = [
     "CaseClosed",
     "CaseOpened",
     "CaseTriaged",
+    "ConsentRevoked",
     "InspectionCompleted",
     "NotificationDelivered",
     "NotificationFailed",
     "RedFlagEscalated",
     "RedFlagRaised",
     "ReferralAccepted",
+    "ReferralClosed",
     "ReferralCreated",
     "ReferralDeclined",
     "ReferralExpired",
+    "ReferralUnplaced",
     "VictimServiceEngaged",
 ]

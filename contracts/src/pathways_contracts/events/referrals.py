@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import Field
 
 from pathways_contracts.base import Event
-from pathways_contracts.vocab import Level
+from pathways_contracts.vocab import Level, ReferralStatus
 
 
 class _ReferralEvent(Event):
@@ -59,3 +59,28 @@ class VictimServiceEngaged(_ReferralEvent):
     description: ClassVar[str] = "The agency engaged a person with services (no person data)."
 
     engaged_at: datetime
+
+
+class ReferralClosed(_ReferralEvent):
+    event_type: ClassVar[str] = "referral.closed"
+    description: ClassVar[str] = (
+        "A referral ended as completed, cancelled or failed (a decline or an expiry has its own event). "
+        "The agency's outcome notes stay in the referral service."
+    )
+
+    status: ReferralStatus = Field(description="The final FHIR Task status: completed, cancelled or failed.")
+    closed_at: datetime
+
+
+class ReferralUnplaced(Event):
+    event_type: ClassVar[str] = "referral.unplaced"
+    subject_field: ClassVar[str] = "case_id"
+    description: ClassVar[str] = (
+        "No agency is left to offer a referral to: the case coordinator must place it by hand."
+    )
+
+    case_id: UUID
+    agency_kind: str = Field(description="The kind of agency nobody could be found for.")
+    rule_id: str
+    policy_version: str
+    unplaced_at: datetime

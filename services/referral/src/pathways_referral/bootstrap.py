@@ -2,7 +2,21 @@
 
 from pathlib import Path
 
-from pathways_contracts.events import CaseOpened, RedFlagRaised, ReferralCreated
+from pathways_contracts.events import (
+    CaseClosed,
+    CaseOpened,
+    CaseTriaged,
+    ConsentRevoked,
+    RedFlagEscalated,
+    RedFlagRaised,
+    ReferralAccepted,
+    ReferralClosed,
+    ReferralCreated,
+    ReferralDeclined,
+    ReferralExpired,
+    ReferralUnplaced,
+    VictimServiceEngaged,
+)
 from pathways_runtime.service import Service
 
 service = Service(
@@ -11,17 +25,43 @@ service = Service(
     migrations=Path(__file__).parent / "migrations",
     description="Cases, multidisciplinary triage, victim-centred routing and closed-loop referrals.",
 )
-service.declare_publisher(CaseOpened, title="case.opened", description="A red flag opened a case.")
-service.declare_publisher(ReferralCreated, title="referral.created",
-                          description="A case was referred to an agency by a routing rule.")
+
+PUBLISHED = [
+    (CaseOpened, "A red flag opened a case."),
+    (CaseTriaged, "The multidisciplinary team recorded a triage decision."),
+    (CaseClosed, "The triage team closed a case with its outcome."),
+    (ReferralCreated, "A case was referred to an agency by a routing rule (or an officer's diversion)."),
+    (ReferralAccepted, "The agency accepted the referral."),
+    (ReferralDeclined, "The agency declined the referral, with a reason; it is offered on."),
+    (ReferralExpired, "Nobody accepted before the deadline; it is offered on."),
+    (ReferralUnplaced, "No agency is left: the case coordinator must place the referral."),
+    (VictimServiceEngaged, "The agency engaged a person with services."),
+    (ReferralClosed, "A referral was completed, cancelled or failed."),
+    (ConsentRevoked, "A consent to release a person's details was revoked (ids only)."),
+]
+for model, description in PUBLISHED:
+    service.declare_publisher(model, title=model.event_type, description=description)
 
 
 def _register() -> None:
-    from pathways_referral.service_layer import handlers
+    from pathways_referral.service_layer import closed_loop, handlers
 
     service.consumers.on(RedFlagRaised, title="Open or join a case",
-                         description="Each red flag opens the establishment's case, or joins its open one.",
-                         )(handlers.on_red_flag)
+                         description="Each red flag opens the establishment's case, or joins its open one, "
+                                     "and refers it per the routing policy.")(handlers.on_red_flag)
+    service.consumers.on(RedFlagEscalated, title="Raise a case's priority",
+                         description="An escalated red flag raises the case's level and may add referrals "
+                                     "(e.g. a minor, imminent danger).")(handlers.on_red_flag_escalated)
+
+    @service.background
+    async def referral_deadline_sweeper(svc: Service) -> None:
+        def emit_with(conn):
+            async def emit(event):
+                return await svc.emit(conn, event)
+
+            return emit
+
+        await closed_loop.sweep_forever(lambda: svc.pool, emit_with)
 
 
 _register()

@@ -2,43 +2,50 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from pathways_contracts.events import CaseOpened, RedFlagRaised, ReferralCreated
+from pathways_contracts.events import CaseOpened, RedFlagEscalated, RedFlagRaised
+from pathways_contracts.vocab import Level
 from pathways_referral.adapters import repository as repo
+from pathways_referral.service_layer.placement import refer_new_targets
 from pathways_runtime.consumer import Handling
 
-# Until the routing policy (issue 4) is wired, the first referral of every case goes to victim services:
-# the first contact should usually be services, not enforcement.
-FIRST_REFERRAL = {"agency_id": "victim-services", "service": "victim_services", "rule_id": "R-FIRST-CONTACT",
-                  "policy_version": "bootstrap-1", "accept_within": timedelta(hours=48)}
+LEVELS = [level.value for level in Level]
 
 
 async def on_red_flag(event: RedFlagRaised, h: Handling) -> None:
-    """Open the establishment's case (or join its open one) and refer it."""
-    case_id, created = await repo.open_case_for(h.conn, event.establishment_id, event.jurisdiction, event.level)
+    """Open the establishment's case (or join its open one) and refer it per the routing policy."""
+    now = datetime.now(UTC)
+    case_id, created = await _open_or_join(event, h, now)
     if not await repo.attach_red_flag(h.conn, case_id, event.red_flag_id, event.level, event.model_dump(mode="json")):
         return  # the same red flag again, under a new event id: nothing new to do
     await repo.add_timeline(h.conn, case_id, "red flag received", {"red_flag_id": event.red_flag_id,
                                                                    "level": event.level})
     if not created:
-        return
+        await _raise_level(h, case_id, event.level)
+    await refer_new_targets(h.conn, h.emit, await repo.case_row(h.conn, case_id, lock=True), now)
+
+
+async def on_red_flag_escalated(event: RedFlagEscalated, h: Handling) -> None:
+    """A red flag went up (e.g. to urgent): the case's priority follows, and new facts may add referrals."""
     now = datetime.now(UTC)
-    await h.emit(CaseOpened(case_id=case_id, establishment_id=event.establishment_id,
-                            jurisdiction=event.jurisdiction, red_flag_id=event.red_flag_id, level=event.level,
-                            categories=[c.value for c in event.categories], opened_at=now))
-    await refer(h, case_id, event, now)
+    case_id, _ = await _open_or_join(event, h, now)  # topics are not ordered: escalated may come first
+    payload = event.model_dump(mode="json")
+    if not await repo.attach_red_flag(h.conn, case_id, event.red_flag_id, event.level, payload):
+        await repo.update_red_flag(h.conn, event.red_flag_id, event.level, payload)
+    await _raise_level(h, case_id, event.level)
+    await refer_new_targets(h.conn, h.emit, await repo.case_row(h.conn, case_id, lock=True), now)
 
 
-async def refer(h: Handling, case_id: uuid.UUID, flag: RedFlagRaised, now: datetime) -> None:
-    referral_id = uuid.uuid4()
-    target = FIRST_REFERRAL
-    due_by = now + target["accept_within"]
-    await repo.insert_referral(h.conn, referral_id=referral_id, case_id=case_id, agency_id=target["agency_id"],
-                               service=target["service"], rule_id=target["rule_id"],
-                               policy_version=target["policy_version"], due_by=due_by)
-    await h.emit(ReferralCreated(referral_id=referral_id, case_id=case_id, agency_id=target["agency_id"],
-                                 establishment_id=flag.establishment_id, jurisdiction=flag.jurisdiction,
-                                 service=target["service"], level=flag.level, rule_id=target["rule_id"],
-                                 policy_version=target["policy_version"], due_by=due_by, created_at=now))
+async def _open_or_join(event: RedFlagRaised, h: Handling, now: datetime):
+    case_id, created = await repo.open_case_for(h.conn, event.establishment_id, event.jurisdiction, event.level)
+    if created:
+        await h.emit(CaseOpened(case_id=case_id, establishment_id=event.establishment_id,
+                                jurisdiction=event.jurisdiction, red_flag_id=event.red_flag_id, level=event.level,
+                                categories=[c.value for c in event.categories], opened_at=now))
+    return case_id, created
+
+
+async def _raise_level(h: Handling, case_id, level: Level) -> None:
+    if await repo.raise_case_level(h.conn, case_id, level.value, LEVELS):
+        await repo.add_timeline(h.conn, case_id, "priority raised", {"level": level.value})
