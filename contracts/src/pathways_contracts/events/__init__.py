@@ -6,7 +6,13 @@ referrals by id, and deliveries. Person data stays in the referral service.
 """
 
 from pathways_contracts.events.cases import CaseClosed, CaseOpened, CaseTriaged
-from pathways_contracts.events.inspections import InspectionCompleted, RedFlagEscalated, RedFlagRaised
+from pathways_contracts.events.inspections import (
+    EstablishmentCertificationChanged,
+    InspectionCompleted,
+    InspectionScheduled,
+    RedFlagEscalated,
+    RedFlagRaised,
+)
 from pathways_contracts.events.notifications import NotificationDelivered, NotificationFailed
 from pathways_contracts.events.referrals import (
     ReferralAccepted,
@@ -20,7 +26,9 @@ __all__ = [
     "CaseClosed",
     "CaseOpened",
     "CaseTriaged",
+    "EstablishmentCertificationChanged",
     "InspectionCompleted",
+    "InspectionScheduled",
     "NotificationDelivered",
     "NotificationFailed",
     "RedFlagEscalated",
