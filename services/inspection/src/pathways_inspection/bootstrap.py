@@ -2,7 +2,13 @@
 
 from pathlib import Path
 
-from pathways_contracts.events import InspectionCompleted, RedFlagEscalated, RedFlagRaised
+from pathways_contracts.events import (
+    EstablishmentCertificationChanged,
+    InspectionCompleted,
+    InspectionScheduled,
+    RedFlagEscalated,
+    RedFlagRaised,
+)
 from pathways_runtime.service import Service
 
 service = Service(
@@ -19,3 +25,8 @@ service.declare_publisher(RedFlagRaised, title="redflag.raised",
                                       "reached the red-flag level.")
 service.declare_publisher(RedFlagEscalated, title="redflag.escalated",
                           description="An open red flag's level went up.")
+service.declare_publisher(InspectionScheduled, title="inspection.scheduled",
+                          description="A follow-up inspection was scheduled after a red flag or a failed "
+                                      "sanitation item.")
+service.declare_publisher(EstablishmentCertificationChanged, title="establishment.certification_changed",
+                          description="A lodging establishment's Clean Hotels certification changed.")

@@ -1,0 +1,55 @@
+"""Bulk import of a license-registry CSV: keep every good row, report every bad one by line number."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+
+import asyncpg
+
+from pathways_inspection.adapters import repository as repo
+from pathways_inspection.domain.registry_csv import EstablishmentRow, Reject, iter_registry_csv
+
+BATCH = 2000  # rows per statement: large enough to be fast, small enough to keep statements modest
+
+
+async def import_registry(pool: asyncpg.Pool, text: str, mapping: Mapping[str, str] | None = None,
+                          line_offset: int = 0) -> dict:
+    """Upsert the good rows (idempotent on license number); ``line_offset`` maps a chunk's lines to the file's.
+
+    Raises ``RegistryFormatError`` when the file as a whole is unreadable (no header, missing columns).
+    """
+    rows: list[dict] = []
+    rejects: list[dict] = []
+    for outcome in iter_registry_csv(text, mapping):
+        if isinstance(outcome, Reject):
+            rejects.append(asdict(outcome) | {"line": outcome.line + line_offset})
+        else:
+            rows.append(_establishment(outcome))
+    created = updated = 0
+    async with pool.acquire() as conn:
+        for start in range(0, len(rows), BATCH):
+            async with conn.transaction():  # each batch stands alone: a failure later keeps earlier rows
+                new, changed = await repo.upsert_establishments(conn, rows[start:start + BATCH])
+            created, updated = created + new, updated + changed
+    return {"accepted": len(rows), "created": created, "updated": updated, "rejected": len(rejects),
+            "rejects": rejects}
+
+
+def _establishment(row: EstablishmentRow) -> dict:
+    # The registry file has no id column: a new establishment's id is its license number.
+    return {"id": row.license_number, "license_number": row.license_number, "name": row.name,
+            "license_type": row.license_type, "license_status": row.license_status.value,
+            "license_expiry": row.license_expiry, "address": row.address, "area": row.area,
+            "jurisdiction": row.jurisdiction}
+
+
+def parse_mapping(pairs: list[str]) -> dict[str, str]:
+    """``["their=ours", ...]`` as the domain's ``{ours: theirs}``; ValueError names a malformed pair."""
+    mapping = {}
+    for pair in pairs:
+        theirs, sep, ours = pair.partition("=")
+        if not sep or not theirs.strip() or not ours.strip():
+            raise ValueError(f"{pair!r} is not THEIR_COLUMN=OUR_COLUMN")
+        mapping[ours.strip()] = theirs.strip()
+    return mapping
