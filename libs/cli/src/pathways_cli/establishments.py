@@ -3,13 +3,15 @@
 The file is sent in chunks of whole CSV records, each with the header, to the
 service's ``POST /establishments/import``: one code path for the API and the
 CLI, and the bar moves as the service accepts each chunk. Line numbers in the
-report are the file's own (each chunk says where it starts).
+report are the file's own (each chunk says where it starts), and chunks share an
+import id so that a duplicate license number in a later chunk is still reported.
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,14 +77,16 @@ def _consumed(lines: list[str], start: int, buffer: list[str]) -> Iterator[str]:
 
 
 async def import_file(http: httpx.AsyncClient, path: Path, mapping: list[str],
-                      advance: Callable[[int], None] = lambda n: None) -> Report:
+                      advance: Callable[[int], None] = lambda n: None, headers: dict | None = None) -> Report:
     """Send the file chunk by chunk; a chunk the service refuses as a whole stops the import with its reason."""
     lines = path.read_text(encoding="utf-8-sig").splitlines(keepends=True)
     report = Report()
+    import_id = str(uuid.uuid4())  # lets the service see duplicates across chunks
     for chunk in chunks(lines):
         response = await http.post("/establishments/import", content=chunk.text.encode(),
-                                   params={"map": mapping, "line_offset": chunk.first_line - 2},
-                                   headers={"content-type": "text/csv"})
+                                   params={"map": mapping, "line_offset": chunk.first_line - 2,
+                                           "import_id": import_id},
+                                   headers={"content-type": "text/csv"} | (headers or {}))
         if response.status_code != 200:
             raise ImportRefused(response.status_code, response.text)
         report.add(response.json())

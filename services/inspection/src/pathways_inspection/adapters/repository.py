@@ -218,3 +218,19 @@ async def red_flag_inspection_ids(conn: asyncpg.Connection | asyncpg.Pool) -> se
         f" from {SCHEMA}.red_flags"
     )
     return {r["id"] for r in rows}
+
+
+async def claimed_lines(conn: asyncpg.Connection, import_id: uuid.UUID, license_numbers: list[str]) -> dict[str, int]:
+    rows = await conn.fetch(
+        f"select license_number, line from {SCHEMA}.import_claims where import_id = $1 and license_number = any($2)",
+        import_id, license_numbers,
+    )
+    return {r["license_number"]: r["line"] for r in rows}
+
+
+async def claim(conn: asyncpg.Connection, import_id: uuid.UUID, claims: list[tuple[str, int]]) -> None:
+    await conn.execute(
+        f"insert into {SCHEMA}.import_claims (import_id, license_number, line)"
+        " select $1, * from unnest($2::text[], $3::int[]) on conflict do nothing",
+        import_id, [c[0] for c in claims], [c[1] for c in claims],
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 import zipfile
 from datetime import date
 
@@ -33,6 +34,8 @@ def _bad(loc: list, msg: str, kind: str = "value_error") -> HTTPException:
 async def post_import(request: Request, map: list[str] = Query(default=[], description="THEIR_COLUMN=OUR_COLUMN"),
                       line_offset: int = Query(0, ge=0, description="Added to reported line numbers (a chunk "
                                                                      "of a larger file)."),
+                      import_id: uuid.UUID | None = Query(None, description="Shared by the chunks of one file, "
+                                                          "so duplicates across chunks are reported."),
                       _=require(Role.OPS, Role.INSPECTOR)) -> dict:
     body = await request.body()
     if len(body) > MAX_IMPORT_BYTES:
@@ -46,7 +49,7 @@ async def post_import(request: Request, map: list[str] = Query(default=[], descr
     except ValueError as exc:
         raise _bad(["query", "map"], str(exc)) from None
     try:
-        return await import_registry(service.pool, text, mapping, line_offset)
+        return await import_registry(service.pool, text, mapping, line_offset, import_id)
     except RegistryFormatError as exc:
         raise _bad(["body"], str(exc), "registry_format") from None
 

@@ -21,3 +21,13 @@ alter table {schema}.establishments
     add column clean_hotels_verified_on date;
 create index establishments_by_jurisdiction on {schema}.establishments (jurisdiction);
 create index inspections_by_program_date on {schema}.inspections (program, inspected_on);
+
+-- License numbers already taken by earlier chunks of the same import, so that a duplicate row in a later
+-- chunk is reported (with the line it duplicates) instead of silently overwriting the earlier row.
+create table {schema}.import_claims (
+    import_id      uuid not null,
+    license_number text not null,
+    line           integer not null,
+    claimed_at     timestamptz not null default now(),
+    primary key (import_id, license_number)
+);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+import uuid
 from dataclasses import asdict
 
 import asyncpg
@@ -14,9 +15,11 @@ BATCH = 2000  # rows per statement: large enough to be fast, small enough to kee
 
 
 async def import_registry(pool: asyncpg.Pool, text: str, mapping: Mapping[str, str] | None = None,
-                          line_offset: int = 0) -> dict:
-    """Upsert the good rows (idempotent on license number); ``line_offset`` maps a chunk's lines to the file's.
+                          line_offset: int = 0, import_id: uuid.UUID | None = None) -> dict:
+    """Upsert the good rows (idempotent on license number); report the bad ones with the file's line numbers.
 
+    A large file may come in chunks: ``line_offset`` maps a chunk's lines to the file's, and chunks sharing
+    an ``import_id`` see each other's license numbers, so a duplicate across chunks is still a reject.
     Raises ``RegistryFormatError`` when the file as a whole is unreadable (no header, missing columns).
     """
     rows: list[dict] = []
@@ -25,15 +28,31 @@ async def import_registry(pool: asyncpg.Pool, text: str, mapping: Mapping[str, s
         if isinstance(outcome, Reject):
             rejects.append(asdict(outcome) | {"line": outcome.line + line_offset})
         else:
-            rows.append(_establishment(outcome))
+            rows.append(_establishment(outcome) | {"line": outcome.line + line_offset})
     created = updated = 0
     async with pool.acquire() as conn:
+        if import_id is not None:
+            rows = await _unclaimed(conn, import_id, rows, rejects)
         for start in range(0, len(rows), BATCH):
             async with conn.transaction():  # each batch stands alone: a failure later keeps earlier rows
                 new, changed = await repo.upsert_establishments(conn, rows[start:start + BATCH])
             created, updated = created + new, updated + changed
     return {"accepted": len(rows), "created": created, "updated": updated, "rejected": len(rejects),
             "rejects": rejects}
+
+
+async def _unclaimed(conn: asyncpg.Connection, import_id: uuid.UUID, rows: list[dict],
+                     rejects: list[dict]) -> list[dict]:
+    """Rows whose license number no earlier chunk of this import took; the others become rejects."""
+    claimed = await repo.claimed_lines(conn, import_id, [r["license_number"] for r in rows])
+    for row in rows:
+        if row["license_number"] in claimed:
+            rejects.append({"line": row["line"], "fields": ["license_number"],
+                            "reason": f"license_number: duplicate of line {claimed[row['license_number']]}"})
+    rejects.sort(key=lambda r: r["line"])
+    fresh = [r for r in rows if r["license_number"] not in claimed]
+    await repo.claim(conn, import_id, [(r["license_number"], r["line"]) for r in fresh])
+    return fresh
 
 
 def _establishment(row: EstablishmentRow) -> dict:
