@@ -14,9 +14,18 @@ import pytest
 
 from pathways_cli.establishments import import_file
 from pathways_runtime.auth import Role
+from inspection_settling import wait_until_settled
 from support import bearer
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def downstream_settles_after_this_module(running):
+    """This module's red flags reach referral and notification before another module subscribes a webhook."""
+    yield
+    await wait_until_settled(running)
+
 OPS = bearer(Role.OPS, "ops")
 INSPECTOR = bearer(Role.INSPECTOR, "health-department")
 DEPARTMENT = bearer(Role.DEPARTMENT, "health-department")

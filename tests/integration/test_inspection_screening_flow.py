@@ -8,9 +8,18 @@ import uuid
 import pytest
 
 from pathways_runtime.auth import Role
+from inspection_settling import wait_until_settled
 from support import bearer, eventually, read_all
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def downstream_settles_after_this_module(running):
+    """This module's red flags reach referral and notification before another module subscribes a webhook."""
+    yield
+    await wait_until_settled(running)
+
 HEALTH = bearer(Role.INSPECTOR, "health-department")
 LABOR = bearer(Role.INSPECTOR, "labor-standards")
 TRIAGE = bearer(Role.TRIAGE, "mdt")
