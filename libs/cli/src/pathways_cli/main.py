@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from pathways_cli import establishments, ops, reports, stack
+from pathways_cli import bench, establishments, ops, reports, stack
 from pathways_runtime.settings import Settings
 
 app = typer.Typer(help="Pathways: the event backbone of a city's response to human trafficking.",
@@ -21,6 +21,7 @@ contracts_app = typer.Typer(help="Public contracts: JSON Schemas and AsyncAPI do
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(establishments.app, name="establishments")
 app.add_typer(reports.app, name="reports")
+app.add_typer(bench.app, name="bench")
 console = Console()
 STATE_DIR = Path(os.environ.get("PATHWAYS_STATE_DIR", ".pathways"))
 
