@@ -10,6 +10,7 @@ from pathways_contracts.events.inspections import (
     EstablishmentCertificationChanged,
     InspectionCompleted,
     InspectionScheduled,
+    InspectionSubmitted,
     RedFlagEscalated,
     RedFlagRaised,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "EstablishmentCertificationChanged",
     "InspectionCompleted",
     "InspectionScheduled",
+    "InspectionSubmitted",
     "NotificationDelivered",
     "NotificationFailed",
     "RedFlagEscalated",

@@ -92,3 +92,26 @@ class EstablishmentCertificationChanged(Event):
     verified_on: date | None = Field(default=None, description="When the signed agreement was last verified.")
     inspection_id: UUID | None = Field(default=None, description="The lodging inspection that recorded it.")
     changed_at: datetime
+
+
+class InspectionSubmitted(Event):
+    event_type: ClassVar[str] = "inspection.submitted"
+    subject_field: ClassVar[str] = "establishment_id"
+    description: ClassVar[str] = (
+        "A departmental system submits an inspection as an event instead of over HTTP; the inspection service "
+        "validates it as it validates HTTP (a bad one is parked on the dead-letter topic with the reason) and "
+        "records it, which publishes inspection.completed. Codes and checklist answers only: never a person."
+    )
+
+    inspection_id: UUID = Field(description="Chosen by the department's system; a resubmission is ignored.")
+    establishment_id: str = Field(min_length=1)
+    department: str = Field(min_length=1, description="The department whose inspector recorded it.")
+    source_system: str = Field(min_length=1, description="The departmental system that sent it.")
+    program: Program
+    reason: InspectionReason
+    inspected_on: date
+    result: InspectionResult
+    indicator_codes: list[str] = Field(default_factory=list, max_length=100)
+    checklist_version: str | None = None
+    answers: dict[str, str | bool | int | None] = Field(default_factory=dict, description="Checklist answers.")
+    interpreter_language: str | None = Field(default=None, max_length=40)

@@ -6,6 +6,7 @@ from pathways_contracts.events import (
     EstablishmentCertificationChanged,
     InspectionCompleted,
     InspectionScheduled,
+    InspectionSubmitted,
     RedFlagEscalated,
     RedFlagRaised,
 )
@@ -30,3 +31,15 @@ service.declare_publisher(InspectionScheduled, title="inspection.scheduled",
                                       "sanitation item.")
 service.declare_publisher(EstablishmentCertificationChanged, title="establishment.certification_changed",
                           description="A lodging establishment's Clean Hotels certification changed.")
+
+
+def _register() -> None:
+    from pathways_inspection.service_layer.submissions import on_submitted
+
+    service.consumers.on(InspectionSubmitted, title="Record a submitted inspection",
+                         description="Departmental systems may send inspections as events; they are validated "
+                                     "like HTTP ones, and a bad one is parked on the DLQ with the reason.",
+                         )(on_submitted)
+
+
+_register()

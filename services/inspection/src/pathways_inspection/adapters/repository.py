@@ -234,3 +234,7 @@ async def claim(conn: asyncpg.Connection, import_id: uuid.UUID, claims: list[tup
         " select $1, * from unnest($2::text[], $3::int[]) on conflict do nothing",
         import_id, [c[0] for c in claims], [c[1] for c in claims],
     )
+
+
+async def inspection_exists(conn: asyncpg.Connection, inspection_id: uuid.UUID) -> bool:
+    return await conn.fetchval(f"select exists (select 1 from {SCHEMA}.inspections where id = $1)", inspection_id)
