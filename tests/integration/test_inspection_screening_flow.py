@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -158,6 +159,22 @@ async def test_failed_sanitation_and_a_red_flag_schedule_follow_ups(running, inf
         ("food_establishment", "failed_sanitation", "2026-12-02")]
     scheduled = await eventually(lambda: _at_least(2, events_about(infrastructure.kafka, "inspection.scheduled", est)))
     assert {e["reason"] for e in scheduled} == {"red_flag", "failed_sanitation"}
+
+    revisit = await inspect(running, HEALTH, est, "food_establishment", FOOD_CLEAN, on="2026-11-20", reason="follow_up")
+    assert revisit.status_code == 201
+    follow_ups = (await running.inspection.get(f"/establishments/{est}", headers=TRIAGE)).json()["follow_ups"]
+    assert {(f["program"], f["status"]) for f in follow_ups} == {("labor_standards_site_visit", "scheduled"),
+                                                                  ("food_establishment", "done")}
+
+
+async def test_simultaneous_inspections_raise_one_red_flag(running):
+    est = await new_establishment(running, "food_establishment")
+    # Each alone reaches the red-flag level (6); together 8, still below urgent (12).
+    both = [inspect(running, HEALTH, est, "food_establishment", codes=["LAB-EXCESSIVE-HOURS", "VUL-LIVING-ON-SITE"]),
+            inspect(running, LABOR, est, "labor_standards_site_visit", codes=["LAB-NO-DAYS-OFF", "VUL-LIVING-ON-SITE"])]
+    responses = await asyncio.gather(*both)
+    assert [r.status_code for r in responses] == [201, 201]
+    assert sorted(r.json()["red_flag"]["status"] for r in responses) == ["already open", "raised"]
 
 
 async def _at_least(n: int, pending):

@@ -238,3 +238,16 @@ async def claim(conn: asyncpg.Connection, import_id: uuid.UUID, claims: list[tup
 
 async def inspection_exists(conn: asyncpg.Connection, inspection_id: uuid.UUID) -> bool:
     return await conn.fetchval(f"select exists (select 1 from {SCHEMA}.inspections where id = $1)", inspection_id)
+
+
+async def lock_establishment(conn: asyncpg.Connection, establishment_id: str) -> None:
+    """Serialise screening per establishment: two inspections at once must not both raise a red flag."""
+    await conn.execute(f"select 1 from {SCHEMA}.establishments where id = $1 for update", establishment_id)
+
+
+async def complete_follow_ups(conn: asyncpg.Connection, establishment_id: str, program: str) -> None:
+    await conn.execute(
+        f"update {SCHEMA}.scheduled_inspections set status = 'done'"
+        " where establishment_id = $1 and program = $2 and status = 'scheduled'",
+        establishment_id, program,
+    )

@@ -15,7 +15,7 @@ from pathways_contracts.events import (
     RedFlagEscalated,
     RedFlagRaised,
 )
-from pathways_contracts.vocab import Level, Program
+from pathways_contracts.vocab import InspectionReason, Level, Program
 from pathways_inspection.adapters import repository as repo
 from pathways_inspection.domain import screening
 from pathways_inspection.domain.scheduling import FollowUpReason, follow_up
@@ -28,7 +28,10 @@ CLEAN_HOTELS_VERIFIED_ON = "prev_clean_hotels_verified_on"
 async def record_inspection(service: Service, conn: asyncpg.Connection, inspection: dict,
                             establishment: dict, sanitation_failed: bool = False) -> dict:
     """Store the inspection and its events; return the inspection id and any red flag raised or escalated."""
+    await repo.lock_establishment(conn, establishment["id"])
     await repo.insert_inspection(conn, inspection)
+    if inspection["reason"] == InspectionReason.FOLLOW_UP:
+        await repo.complete_follow_ups(conn, establishment["id"], inspection["program"])
     await service.emit(conn, _completed(inspection, establishment))
     if inspection["program"] == Program.LODGING:
         await _record_certification(service, conn, inspection, establishment)
