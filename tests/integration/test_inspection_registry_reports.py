@@ -104,6 +104,15 @@ async def test_a_mapped_header_and_multiline_records_keep_their_file_line_number
     assert report.accepted == 1
     assert [(r["line"], r["fields"]) for r in report.rejects] == [(4, ["name"])]
 
+    clash = {"id": f"{tag}-3", "license_number": f"OTHER-{tag}", "name": "Added by hand", "license_type": "massage",
+             "license_status": "active", "jurisdiction": jurisdiction}
+    assert (await running.inspection.post("/establishments", headers=OPS, json=clash)).status_code == 201
+    clashing = await running.inspection.post("/establishments/import", headers=OPS, content=(
+        f"{HEADER}{tag}-3,Spa,massage,active,,,W1,{jurisdiction}\n{tag}-4,Spa,massage,active,,,W1,{jurisdiction}\n"
+    ).encode())
+    assert clashing.status_code == 200, clashing.text
+    assert (clashing.json()["accepted"], [r["line"] for r in clashing.json()["rejects"]]) == (1, [2])
+
     refused = await running.inspection.post("/establishments/import", headers=OPS, content=b"a,b\n1,2\n",
                                             params={"map": "nonsense"})
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["query", "map"]

@@ -251,3 +251,8 @@ async def complete_follow_ups(conn: asyncpg.Connection, establishment_id: str, p
         " where establishment_id = $1 and program = $2 and status = 'scheduled'",
         establishment_id, program,
     )
+
+
+async def license_numbers_of(conn: asyncpg.Connection, ids: list[str]) -> dict[str, str]:
+    rows = await conn.fetch(f"select id, license_number from {SCHEMA}.establishments where id = any($1)", ids)
+    return {r["id"]: r["license_number"] for r in rows}

@@ -31,6 +31,7 @@ async def import_registry(pool: asyncpg.Pool, text: str, mapping: Mapping[str, s
             rows.append(_establishment(outcome) | {"line": outcome.line + line_offset})
     created = updated = 0
     async with pool.acquire() as conn:
+        rows = await _without_id_clashes(conn, rows, rejects)
         if import_id is not None:
             rows = await _unclaimed(conn, import_id, rows, rejects)
         for start in range(0, len(rows), BATCH):
@@ -39,6 +40,19 @@ async def import_registry(pool: asyncpg.Pool, text: str, mapping: Mapping[str, s
             created, updated = created + new, updated + changed
     return {"accepted": len(rows), "created": created, "updated": updated, "rejected": len(rejects),
             "rejects": rejects}
+
+
+async def _without_id_clashes(conn: asyncpg.Connection, rows: list[dict], rejects: list[dict]) -> list[dict]:
+    """A new row's id is its license number; an establishment added by hand may already use that id."""
+    holders = await repo.license_numbers_of(conn, [r["id"] for r in rows])
+    clashes = {r["id"] for r in rows if holders.get(r["id"], r["license_number"]) != r["license_number"]}
+    for row in rows:
+        if row["id"] in clashes:
+            rejects.append({"line": row["line"], "fields": ["license_number"],
+                            "reason": f"license_number: id {row['id']!r} is already establishment of license "
+                                      f"{holders[row['id']]!r}"})
+    rejects.sort(key=lambda r: r["line"])
+    return [r for r in rows if r["id"] not in clashes]
 
 
 async def _unclaimed(conn: asyncpg.Connection, import_id: uuid.UUID, rows: list[dict],
