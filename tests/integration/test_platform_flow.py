@@ -43,7 +43,7 @@ async def test_inspections_from_two_departments_reach_a_department_webhook(runni
         assert (await running.inspection.post("/establishments", headers=INSPECTOR, json=est)).status_code == 201
 
         first = await running.inspection.post("/inspections", headers=INSPECTOR,
-                                              json=inspection(est["id"], ["LAB-SLEEPING-ON-SITE"], "food_establishment"))
+                                              json=inspection(est["id"], ["VUL-LIVING-ON-SITE"], "food_establishment"))
         assert first.status_code == 201, first.text
         assert first.json()["red_flag"] is None  # one department's single indicator is not enough
         second = await running.inspection.post("/inspections", headers=LABOR_INSPECTOR,

@@ -7,7 +7,14 @@ referrals by id, and deliveries. Person data stays in the referral service.
 
 from pathways_contracts.events.cases import CaseClosed, CaseOpened, CaseTriaged
 from pathways_contracts.events.consents import ConsentRevoked
-from pathways_contracts.events.inspections import InspectionCompleted, RedFlagEscalated, RedFlagRaised
+from pathways_contracts.events.inspections import (
+    EstablishmentCertificationChanged,
+    InspectionCompleted,
+    InspectionScheduled,
+    InspectionSubmitted,
+    RedFlagEscalated,
+    RedFlagRaised,
+)
 from pathways_contracts.events.notifications import NotificationDelivered, NotificationFailed
 from pathways_contracts.events.referrals import (
     ReferralAccepted,
@@ -24,7 +31,10 @@ __all__ = [
     "CaseOpened",
     "CaseTriaged",
     "ConsentRevoked",
+    "EstablishmentCertificationChanged",
     "InspectionCompleted",
+    "InspectionScheduled",
+    "InspectionSubmitted",
     "NotificationDelivered",
     "NotificationFailed",
     "RedFlagEscalated",

@@ -57,3 +57,61 @@ class RedFlagEscalated(RedFlagRaised):
     description: ClassVar[str] = "An open red flag's level went up (for example to urgent)."
 
     previous_level: Level
+
+
+class InspectionScheduled(Event):
+    event_type: ClassVar[str] = "inspection.scheduled"
+    subject_field: ClassVar[str] = "establishment_id"
+    description: ClassVar[str] = (
+        "A follow-up inspection was scheduled automatically (after a red flag or a failed sanitation item)."
+    )
+
+    scheduled_inspection_id: UUID
+    establishment_id: str = Field(min_length=1)
+    jurisdiction: str = Field(min_length=1)
+    program: Program
+    reason: str = Field(description="Why it was scheduled: red_flag or failed_sanitation.")
+    due_on: date
+    source_inspection_id: UUID | None = Field(default=None, description="The inspection that led to it.")
+    red_flag_id: UUID | None = None
+
+
+class EstablishmentCertificationChanged(Event):
+    event_type: ClassVar[str] = "establishment.certification_changed"
+    subject_field: ClassVar[str] = "establishment_id"
+    description: ClassVar[str] = (
+        "A lodging establishment's Clean Hotels certification changed (signed or withdrawn, or newly verified): "
+        "for example a travel-reimbursement consumer reimburses stays only at certified hotels."
+    )
+
+    establishment_id: str = Field(min_length=1)
+    jurisdiction: str = Field(min_length=1)
+    certification: str = Field(default="clean_hotels", description="Which certification changed.")
+    certified: bool = Field(description="Whether the establishment is certified now.")
+    previously_certified: bool | None = Field(default=None, description="None when it was never recorded.")
+    verified_on: date | None = Field(default=None, description="When the signed agreement was last verified.")
+    inspection_id: UUID | None = Field(default=None, description="The lodging inspection that recorded it.")
+    changed_at: datetime
+
+
+class InspectionSubmitted(Event):
+    event_type: ClassVar[str] = "inspection.submitted"
+    subject_field: ClassVar[str] = "establishment_id"
+    description: ClassVar[str] = (
+        "A departmental system submits an inspection as an event instead of over HTTP; the inspection service "
+        "validates it as it validates HTTP (a bad one is parked on the dead-letter topic with the reason) and "
+        "records it, which publishes inspection.completed. Codes and checklist answers only: never a person."
+    )
+
+    inspection_id: UUID = Field(description="Chosen by the department's system; a resubmission is ignored.")
+    establishment_id: str = Field(min_length=1)
+    department: str = Field(min_length=1, description="The department whose inspector recorded it.")
+    source_system: str = Field(min_length=1, description="The departmental system that sent it.")
+    program: Program
+    reason: InspectionReason
+    inspected_on: date
+    result: InspectionResult
+    indicator_codes: list[str] = Field(default_factory=list, max_length=100)
+    checklist_version: str | None = None
+    answers: dict[str, str | bool | int | None] = Field(default_factory=dict, description="Checklist answers.")
+    interpreter_language: str | None = Field(default=None, max_length=40)

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from pathways_cli import demo, ops, stack
+from pathways_cli import bench_screening, demo, establishments, ops, reports, stack
 from pathways_runtime.settings import Settings
 
 app = typer.Typer(help="Pathways: the event backbone of a city's response to human trafficking.",
@@ -21,6 +21,9 @@ app = typer.Typer(help="Pathways: the event backbone of a city's response to hum
 contracts_app = typer.Typer(help="Public contracts: JSON Schemas and AsyncAPI documents.")
 app.add_typer(contracts_app, name="contracts")
 app.command("demo")(demo.demo)
+app.add_typer(establishments.app, name="establishments")
+app.add_typer(reports.app, name="reports")
+app.add_typer(bench_screening.app, name="bench")
 console = Console()
 STATE_DIR = Path(os.environ.get("PATHWAYS_STATE_DIR", ".pathways"))
 

@@ -1,6 +1,7 @@
 """The ASGI application: ``uvicorn pathways_inspection.app:app``."""
 
 from pathways_inspection.bootstrap import service
-from pathways_inspection.entrypoints.http import router
+from pathways_inspection.entrypoints import http, registry_reports
 
-app = service.app(router)
+# registry_reports first: its /establishments/import must not be read as an establishment id.
+app = service.app(registry_reports.router, http.router)

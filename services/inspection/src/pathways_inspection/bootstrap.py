@@ -2,7 +2,14 @@
 
 from pathlib import Path
 
-from pathways_contracts.events import InspectionCompleted, RedFlagEscalated, RedFlagRaised
+from pathways_contracts.events import (
+    EstablishmentCertificationChanged,
+    InspectionCompleted,
+    InspectionScheduled,
+    InspectionSubmitted,
+    RedFlagEscalated,
+    RedFlagRaised,
+)
 from pathways_runtime.service import Service
 
 service = Service(
@@ -19,3 +26,20 @@ service.declare_publisher(RedFlagRaised, title="redflag.raised",
                                       "reached the red-flag level.")
 service.declare_publisher(RedFlagEscalated, title="redflag.escalated",
                           description="An open red flag's level went up.")
+service.declare_publisher(InspectionScheduled, title="inspection.scheduled",
+                          description="A follow-up inspection was scheduled after a red flag or a failed "
+                                      "sanitation item.")
+service.declare_publisher(EstablishmentCertificationChanged, title="establishment.certification_changed",
+                          description="A lodging establishment's Clean Hotels certification changed.")
+
+
+def _register() -> None:
+    from pathways_inspection.service_layer.submissions import on_submitted
+
+    service.consumers.on(InspectionSubmitted, title="Record a submitted inspection",
+                         description="Departmental systems may send inspections as events; they are validated "
+                                     "like HTTP ones, and a bad one is parked on the DLQ with the reason.",
+                         )(on_submitted)
+
+
+_register()

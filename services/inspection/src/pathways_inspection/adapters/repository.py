@@ -78,3 +78,181 @@ async def raise_red_flag_level(conn: asyncpg.Connection, red_flag_id: uuid.UUID,
         " where id = $1",
         red_flag_id, level, score, json.dumps(explanation, default=str),
     )
+
+
+async def latest_red_flag(conn: asyncpg.Connection | asyncpg.Pool, establishment_id: str) -> dict | None:
+    """The open red flag, else the most recent one (read-only: no lock)."""
+    row = await conn.fetchrow(
+        f"select * from {SCHEMA}.red_flags where establishment_id = $1"
+        " order by status = 'open' desc, raised_at desc limit 1",
+        establishment_id,
+    )
+    return _decoded(row, "explanation")
+
+
+def _decoded(row: asyncpg.Record | None, *json_columns: str) -> dict | None:
+    if row is None:
+        return None
+    found = dict(row)
+    for column in json_columns:
+        if isinstance(found.get(column), str):
+            found[column] = json.loads(found[column])
+    return found
+
+
+# --- follow-ups -----------------------------------------------------------------------------------
+
+async def insert_follow_up(conn: asyncpg.Connection, establishment_id: str, program: str, reason: str,
+                           due_on: date, source_inspection_id: uuid.UUID,
+                           red_flag_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The new follow-up's id, or None when one for this establishment, program and reason is pending."""
+    return await conn.fetchval(
+        f"insert into {SCHEMA}.scheduled_inspections"
+        " (id, establishment_id, program, reason, due_on, source_inspection_id, red_flag_id)"
+        " values ($1, $2, $3, $4, $5, $6, $7)"
+        " on conflict (establishment_id, program, reason) where status = 'scheduled' do nothing returning id",
+        uuid.uuid4(), establishment_id, program, reason, due_on, source_inspection_id, red_flag_id,
+    )
+
+
+async def follow_ups(conn: asyncpg.Connection | asyncpg.Pool, program: str, until: date) -> list[dict]:
+    rows = await conn.fetch(
+        f"select id, establishment_id, program, reason, due_on, source_inspection_id, red_flag_id"
+        f" from {SCHEMA}.scheduled_inspections where program = $1 and status = 'scheduled' and due_on < $2"
+        " order by due_on, establishment_id",
+        program, until,
+    )
+    return [dict(r) for r in rows]
+
+
+async def follow_ups_of(conn: asyncpg.Connection | asyncpg.Pool, establishment_id: str) -> list[dict]:
+    rows = await conn.fetch(
+        f"select id, program, reason, due_on, status from {SCHEMA}.scheduled_inspections"
+        " where establishment_id = $1 order by due_on, reason",
+        establishment_id,
+    )
+    return [dict(r) for r in rows]
+
+
+# --- Clean Hotels ---------------------------------------------------------------------------------
+
+async def set_certification(conn: asyncpg.Connection, establishment_id: str, signed: bool,
+                            verified_on: date | None) -> None:
+    await conn.execute(
+        f"update {SCHEMA}.establishments set clean_hotels_signed = $2, clean_hotels_verified_on = $3,"
+        " updated_at = now() where id = $1",
+        establishment_id, signed, verified_on,
+    )
+
+
+async def list_establishments(conn: asyncpg.Connection | asyncpg.Pool, jurisdiction: str | None = None,
+                              certified: bool | None = None, limit: int = 1000, offset: int = 0) -> list[dict]:
+    rows = await conn.fetch(
+        f"select * from {SCHEMA}.establishments"
+        " where ($1::text is null or jurisdiction = $1)"
+        " and ($2::boolean is null or coalesce(clean_hotels_signed, false) = $2)"
+        " order by id limit $3 offset $4",
+        jurisdiction, certified, limit, offset,
+    )
+    return [dict(r) for r in rows]
+
+
+# --- bulk import ----------------------------------------------------------------------------------
+
+IMPORT_COLUMNS = ESTABLISHMENT_COLUMNS
+
+
+async def upsert_establishments(conn: asyncpg.Connection, rows: list[dict]) -> tuple[int, int]:
+    """Insert or update many rows by license number in one statement; (created, updated)."""
+    if not rows:
+        return 0, 0
+    arrays = [[row.get(c) for row in rows] for c in IMPORT_COLUMNS]
+    types = ["text"] * 5 + ["date"] + ["text"] * 3
+    unnest = ", ".join(f"${i}::{t}[]" for i, t in enumerate(types, start=1))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in IMPORT_COLUMNS[2:])
+    created = await conn.fetch(
+        f"insert into {SCHEMA}.establishments ({', '.join(IMPORT_COLUMNS)}) select * from unnest({unnest})"
+        f" on conflict (license_number) do update set {updates}, updated_at = now() returning (xmax = 0) as new",
+        *arrays,
+    )
+    new = sum(1 for r in created if r["new"])
+    return new, len(created) - new
+
+
+# --- reports, schedule and open data --------------------------------------------------------------
+
+async def all_establishments(conn: asyncpg.Connection | asyncpg.Pool, jurisdiction: str | None = None) -> list[dict]:
+    rows = await conn.fetch(
+        f"select {', '.join(ESTABLISHMENT_COLUMNS)} from {SCHEMA}.establishments"
+        " where $1::text is null or jurisdiction = $1 order by id",
+        jurisdiction,
+    )
+    return [dict(r) for r in rows]
+
+
+async def inspection_records(conn: asyncpg.Connection | asyncpg.Pool, since: date | None = None,
+                             until: date | None = None, with_answers: bool = False) -> list[dict]:
+    answers = ", answers" if with_answers else ""
+    rows = await conn.fetch(
+        f"select id, establishment_id, program, reason, inspected_on, result, checklist_version{answers}"
+        f" from {SCHEMA}.inspections where ($1::date is null or inspected_on >= $1)"
+        " and ($2::date is null or inspected_on < $2) order by inspected_on, id",
+        since, until,
+    )
+    return [_decoded(r, "answers") for r in rows]
+
+
+async def last_inspected(conn: asyncpg.Connection | asyncpg.Pool, program: str) -> dict[str, date]:
+    rows = await conn.fetch(
+        f"select establishment_id, max(inspected_on) as last from {SCHEMA}.inspections"
+        " where program = $1 group by establishment_id",
+        program,
+    )
+    return {r["establishment_id"]: r["last"] for r in rows}
+
+
+async def red_flag_inspection_ids(conn: asyncpg.Connection | asyncpg.Pool) -> set[str]:
+    """Every inspection that contributed to a red flag, as the flags' stored explanations name them."""
+    rows = await conn.fetch(
+        f"select jsonb_array_elements_text(explanation -> 'contributing_inspection_ids') as id"
+        f" from {SCHEMA}.red_flags"
+    )
+    return {r["id"] for r in rows}
+
+
+async def claimed_lines(conn: asyncpg.Connection, import_id: uuid.UUID, license_numbers: list[str]) -> dict[str, int]:
+    rows = await conn.fetch(
+        f"select license_number, line from {SCHEMA}.import_claims where import_id = $1 and license_number = any($2)",
+        import_id, license_numbers,
+    )
+    return {r["license_number"]: r["line"] for r in rows}
+
+
+async def claim(conn: asyncpg.Connection, import_id: uuid.UUID, claims: list[tuple[str, int]]) -> None:
+    await conn.execute(
+        f"insert into {SCHEMA}.import_claims (import_id, license_number, line)"
+        " select $1, * from unnest($2::text[], $3::int[]) on conflict do nothing",
+        import_id, [c[0] for c in claims], [c[1] for c in claims],
+    )
+
+
+async def inspection_exists(conn: asyncpg.Connection, inspection_id: uuid.UUID) -> bool:
+    return await conn.fetchval(f"select exists (select 1 from {SCHEMA}.inspections where id = $1)", inspection_id)
+
+
+async def lock_establishment(conn: asyncpg.Connection, establishment_id: str) -> None:
+    """Serialise screening per establishment: two inspections at once must not both raise a red flag."""
+    await conn.execute(f"select 1 from {SCHEMA}.establishments where id = $1 for update", establishment_id)
+
+
+async def complete_follow_ups(conn: asyncpg.Connection, establishment_id: str, program: str) -> None:
+    await conn.execute(
+        f"update {SCHEMA}.scheduled_inspections set status = 'done'"
+        " where establishment_id = $1 and program = $2 and status = 'scheduled'",
+        establishment_id, program,
+    )
+
+
+async def license_numbers_of(conn: asyncpg.Connection, ids: list[str]) -> dict[str, str]:
+    rows = await conn.fetch(f"select id, license_number from {SCHEMA}.establishments where id = any($1)", ids)
+    return {r["id"]: r["license_number"] for r in rows}

@@ -1,88 +1,145 @@
-"""Recording an inspection: store it, announce it, and screen the establishment, in one transaction."""
+"""Recording an inspection: store it, announce it, screen the establishment, schedule follow-ups, in one transaction."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
-from pathways_contracts.events import InspectionCompleted, RedFlagEscalated, RedFlagRaised
-from pathways_contracts.vocab import Level
+from pathways_contracts.catalog import load_catalog
+from pathways_contracts.events import (
+    EstablishmentCertificationChanged,
+    InspectionCompleted,
+    InspectionScheduled,
+    RedFlagEscalated,
+    RedFlagRaised,
+)
+from pathways_contracts.vocab import InspectionReason, Level, Program
 from pathways_inspection.adapters import repository as repo
+from pathways_inspection.domain import screening
+from pathways_inspection.domain.scheduling import FollowUpReason, follow_up
 from pathways_runtime.service import Service
 
-FUSION_WINDOW = timedelta(days=365)
-RULES_VERSION = "first-rule-1"
-
-
-@dataclass(frozen=True)
-class Assessment:
-    level: Level
-    score: float
-    indicator_codes: list[str]
-    inspection_ids: list[uuid.UUID]
-    departments: list[str]
-
-
-def first_rule(observations: list[dict]) -> Assessment:
-    """Two or more distinct indicators across departments' inspections make a red flag.
-
-    The platform's first screening rule; the catalog-weighted rules per jurisdiction replace it.
-    """
-    codes = sorted({code for o in observations for code in o["indicator_codes"]})
-    contributing = [o for o in observations if o["indicator_codes"]]
-    level = Level.RED_FLAG if len(codes) >= 2 else Level.CONCERN if codes else Level.NONE
-    return Assessment(level, float(len(codes)), codes, [o["id"] for o in contributing],
-                      sorted({o["department"] for o in contributing}))
+CLEAN_HOTELS_SIGNED = "prev_clean_hotels_signed"
+CLEAN_HOTELS_VERIFIED_ON = "prev_clean_hotels_verified_on"
 
 
 async def record_inspection(service: Service, conn: asyncpg.Connection, inspection: dict,
-                            establishment: dict) -> dict:
-    """Store the inspection and its events; return the inspection id and any red flag raised."""
+                            establishment: dict, sanitation_failed: bool = False) -> dict:
+    """Store the inspection and its events; return the inspection id and any red flag raised or escalated."""
+    await repo.lock_establishment(conn, establishment["id"])
     await repo.insert_inspection(conn, inspection)
-    await service.emit(conn, InspectionCompleted(
+    if inspection["reason"] == InspectionReason.FOLLOW_UP:
+        await repo.complete_follow_ups(conn, establishment["id"], inspection["program"])
+    await service.emit(conn, _completed(inspection, establishment))
+    if inspection["program"] == Program.LODGING:
+        await _record_certification(service, conn, inspection, establishment)
+    red_flag = await screen(service, conn, establishment, as_of=inspection["inspected_on"])
+    if red_flag is not None and red_flag["status"] in ("raised", "escalated"):
+        await schedule_follow_up(service, conn, establishment, inspection, FollowUpReason.RED_FLAG,
+                                 red_flag_id=red_flag["red_flag_id"])
+    if sanitation_failed:
+        await schedule_follow_up(service, conn, establishment, inspection, FollowUpReason.FAILED_SANITATION)
+    return {"inspection_id": inspection["id"], "indicator_codes": inspection["indicator_codes"],
+            "red_flag": red_flag}
+
+
+def _completed(inspection: dict, establishment: dict) -> InspectionCompleted:
+    return InspectionCompleted(
         inspection_id=inspection["id"], establishment_id=establishment["id"],
         jurisdiction=establishment["jurisdiction"], area=establishment["area"],
         department=inspection["department"], program=inspection["program"], reason=inspection["reason"],
         inspected_on=inspection["inspected_on"], result=inspection["result"],
         indicator_codes=inspection["indicator_codes"], checklist_version=inspection.get("checklist_version"),
         interpreter_language=inspection.get("interpreter_language"),
-    ))
-    red_flag = await screen(service, conn, establishment, as_of=inspection["inspected_on"])
-    return {"inspection_id": inspection["id"], "red_flag": red_flag}
+    )
+
+
+async def assess(conn: asyncpg.Connection, establishment: dict, as_of: date) -> screening.Assessment:
+    """The jurisdiction's rules over every department's inspections of the establishment in its window."""
+    rules = screening.load_rules(establishment["jurisdiction"])
+    since = as_of - timedelta(days=rules.fusion_window_days)
+    rows = await repo.inspections_since(conn, establishment["id"], since)
+    observations = [screening.Observation(r["id"], r["department"], Program(r["program"]), r["inspected_on"],
+                                          tuple(r["indicator_codes"])) for r in rows]
+    return screening.screen(observations, rules, load_catalog(rules.catalog_version), as_of)
 
 
 async def screen(service: Service, conn: asyncpg.Connection, establishment: dict, as_of: date) -> dict | None:
-    """Fuse every department's recent inspections; raise a red flag, or escalate the open one."""
-    observations = await repo.inspections_since(conn, establishment["id"], as_of - FUSION_WINDOW)
-    assessment = first_rule(observations)
-    if assessment.level.rank < Level.RED_FLAG.rank:
-        return None
+    """Raise a red flag, or escalate the open one, as ``decide`` says; None below the red-flag level."""
+    assessment = await assess(conn, establishment, as_of)
     open_flag = await repo.open_red_flag(conn, establishment["id"])
+    open_level = Level(open_flag["level"]) if open_flag else None
+    match screening.decide(open_level, assessment):
+        case screening.Decision.RAISE:
+            flag_id = uuid.uuid4()
+            await repo.insert_red_flag(conn, flag_id, establishment["id"], assessment.level, assessment.score,
+                                       explanation(assessment))
+            await service.emit(conn, RedFlagRaised(**_red_flag_fields(flag_id, establishment, assessment)))
+            return _outcome(flag_id, assessment.level, "raised", assessment)
+        case screening.Decision.ESCALATE:
+            await repo.raise_red_flag_level(conn, open_flag["id"], assessment.level, assessment.score,
+                                            explanation(assessment))
+            await service.emit(conn, RedFlagEscalated(previous_level=open_level,
+                                                      **_red_flag_fields(open_flag["id"], establishment,
+                                                                         assessment)))
+            return _outcome(open_flag["id"], assessment.level, "escalated", assessment, open_level)
     if open_flag is None:
-        flag_id = uuid.uuid4()
-        await repo.insert_red_flag(conn, flag_id, establishment["id"], assessment.level, assessment.score,
-                                   _explanation(assessment))
-        await service.emit(conn, RedFlagRaised(**_red_flag_fields(flag_id, establishment, assessment)))
-        return {"red_flag_id": flag_id, "level": assessment.level, "status": "raised"}
-    if assessment.level.rank > Level(open_flag["level"]).rank:
-        await repo.raise_red_flag_level(conn, open_flag["id"], assessment.level, assessment.score,
-                                        _explanation(assessment))
-        await service.emit(conn, RedFlagEscalated(previous_level=open_flag["level"],
-                                                  **_red_flag_fields(open_flag["id"], establishment, assessment)))
-        return {"red_flag_id": open_flag["id"], "level": assessment.level, "status": "escalated"}
-    return {"red_flag_id": open_flag["id"], "level": open_flag["level"], "status": "already open"}
+        return None
+    return _outcome(open_flag["id"], open_level, "already open", assessment)
 
 
-def _explanation(a: Assessment) -> dict:
-    return {"rules_version": RULES_VERSION, "score": a.score, "indicator_codes": a.indicator_codes,
-            "inspection_ids": a.inspection_ids, "departments": a.departments}
+def _outcome(flag_id: uuid.UUID, level: Level, status: str, a: screening.Assessment,
+             previous_level: Level | None = None) -> dict:
+    outcome = {"red_flag_id": flag_id, "level": level, "status": status, "score": a.score,
+               "rule_ids": list(a.rule_ids), "rules_version": a.rules_version}
+    return outcome | ({"previous_level": previous_level} if previous_level else {})
 
 
-def _red_flag_fields(flag_id: uuid.UUID, establishment: dict, a: Assessment) -> dict:
+def explanation(a: screening.Assessment) -> dict:
+    """What is stored with the red flag: the whole assessment, so the level can always be explained."""
+    return a.model_dump(mode="json")
+
+
+def _red_flag_fields(flag_id: uuid.UUID, establishment: dict, a: screening.Assessment) -> dict:
     return dict(red_flag_id=flag_id, establishment_id=establishment["id"],
-                jurisdiction=establishment["jurisdiction"], level=a.level, score=a.score, categories=[],
-                indicator_codes=a.indicator_codes, contributing_inspection_ids=a.inspection_ids,
-                departments=a.departments, rules_version=RULES_VERSION, raised_at=datetime.now(UTC))
+                jurisdiction=establishment["jurisdiction"], level=a.level, score=a.score,
+                categories=list(a.categories), dimensions=list(a.dimensions),
+                indicator_codes=list(a.indicator_codes),
+                contributing_inspection_ids=[uuid.UUID(str(i)) for i in a.contributing_inspection_ids],
+                departments=list(a.departments), minor_indicated=a.minor_indicated, rule_ids=list(a.rule_ids),
+                rules_version=a.rules_version, raised_at=datetime.now(UTC))
+
+
+async def schedule_follow_up(service: Service, conn: asyncpg.Connection, establishment: dict, inspection: dict,
+                             reason: FollowUpReason, red_flag_id: uuid.UUID | None = None) -> None:
+    """A follow-up visit by the same program; one pending per establishment, program and reason."""
+    due_on = follow_up(reason, inspection["inspected_on"])
+    scheduled_id = await repo.insert_follow_up(conn, establishment["id"], inspection["program"], reason,
+                                               due_on, inspection["id"], red_flag_id)
+    if scheduled_id is None:
+        return  # one is already pending: the visit it plans covers this too
+    await service.emit(conn, InspectionScheduled(
+        scheduled_inspection_id=scheduled_id, establishment_id=establishment["id"],
+        jurisdiction=establishment["jurisdiction"], program=inspection["program"], reason=reason.value,
+        due_on=due_on, source_inspection_id=inspection["id"], red_flag_id=red_flag_id))
+
+
+async def _record_certification(service: Service, conn: asyncpg.Connection, inspection: dict,
+                                establishment: dict) -> None:
+    """Clean Hotels: a lodging inspection's answers update the certification; a change is published."""
+    answers = inspection.get("answers") or {}
+    if CLEAN_HOTELS_SIGNED not in answers:
+        return
+    signed = answers[CLEAN_HOTELS_SIGNED]
+    verified = answers.get(CLEAN_HOTELS_VERIFIED_ON)
+    verified_on = date.fromisoformat(verified) if signed and verified else None
+    previous = (establishment.get("clean_hotels_signed"), establishment.get("clean_hotels_verified_on"))
+    if previous == (signed, verified_on):
+        return
+    await repo.set_certification(conn, establishment["id"], signed, verified_on)
+    await service.emit(conn, EstablishmentCertificationChanged(
+        establishment_id=establishment["id"], jurisdiction=establishment["jurisdiction"], certified=signed,
+        previously_certified=previous[0], verified_on=verified_on, inspection_id=inspection["id"],
+        changed_at=datetime.now(UTC)))
