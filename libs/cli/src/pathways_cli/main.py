@@ -12,13 +12,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from pathways_cli import ops, stack
+from pathways_cli import deliveries, ops, stack
 from pathways_runtime.settings import Settings
 
 app = typer.Typer(help="Pathways: the event backbone of a city's response to human trafficking.",
                   no_args_is_help=True)
 contracts_app = typer.Typer(help="Public contracts: JSON Schemas and AsyncAPI documents.")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(deliveries.app, name="deliveries")
 console = Console()
 STATE_DIR = Path(os.environ.get("PATHWAYS_STATE_DIR", ".pathways"))
 
