@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from pathways_cli import deliveries, ops, stack
+from pathways_cli import deliveries, ops, scaffold, stack
 from pathways_runtime.settings import Settings
 
 app = typer.Typer(help="Pathways: the event backbone of a city's response to human trafficking.",
@@ -20,6 +20,7 @@ app = typer.Typer(help="Pathways: the event backbone of a city's response to hum
 contracts_app = typer.Typer(help="Public contracts: JSON Schemas and AsyncAPI documents.")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(deliveries.app, name="deliveries")
+app.command("new-consumer")(scaffold.new_consumer)
 console = Console()
 STATE_DIR = Path(os.environ.get("PATHWAYS_STATE_DIR", ".pathways"))
 
