@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from pathways_cli import deliveries, ops, scaffold, stack
+from pathways_cli import bench, deliveries, ops, scaffold, stack
 from pathways_runtime.settings import Settings
 
 app = typer.Typer(help="Pathways: the event backbone of a city's response to human trafficking.",
@@ -21,6 +21,7 @@ contracts_app = typer.Typer(help="Public contracts: JSON Schemas and AsyncAPI do
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(deliveries.app, name="deliveries")
 app.command("new-consumer")(scaffold.new_consumer)
+app.command("bench")(bench.bench)
 console = Console()
 STATE_DIR = Path(os.environ.get("PATHWAYS_STATE_DIR", ".pathways"))
 
