@@ -38,8 +38,9 @@ test-integration: install
 test-e2e: install
 	$(VENV)/bin/pytest -m e2e
 
-bench: install
+bench: install  ## figures, printed: kit replay vs raw aiokafka, then screening throughput
 	$(VENV)/bin/pathways bench
+	$(VENV)/bin/pathways bench-screening
 
 schemas: install  ## regenerate contracts/schemas and the AsyncAPI documents after changing a model
 	$(VENV)/bin/pathways contracts write

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from pathways_cli import bench_screening, demo, establishments, ops, reports, stack
+from pathways_cli import bench, bench_screening, deliveries, demo, establishments, ops, reports, scaffold, stack
 from pathways_runtime.settings import Settings
 
 app = typer.Typer(help="Pathways: the event backbone of a city's response to human trafficking.",
@@ -23,7 +23,10 @@ app.add_typer(contracts_app, name="contracts")
 app.command("demo")(demo.demo)
 app.add_typer(establishments.app, name="establishments")
 app.add_typer(reports.app, name="reports")
-app.add_typer(bench_screening.app, name="bench")
+app.add_typer(deliveries.app, name="deliveries")
+app.command("new-consumer")(scaffold.new_consumer)
+app.command("bench")(bench.bench)
+app.add_typer(bench_screening.app, name="bench-screening")
 console = Console()
 STATE_DIR = Path(os.environ.get("PATHWAYS_STATE_DIR", ".pathways"))
 

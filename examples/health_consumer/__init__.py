@@ -1,0 +1,1 @@
+"""The health department's example consumer (built with the Pathways consumer kit)."""

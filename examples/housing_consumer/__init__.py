@@ -1,0 +1,1 @@
+"""The housing department's example consumer (built with the Pathways consumer kit)."""

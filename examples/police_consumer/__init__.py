@@ -1,0 +1,1 @@
+"""The police department's example consumer (built with the Pathways consumer kit)."""
