@@ -44,8 +44,13 @@ class Record:
     headers: dict[str, str]
 
 
-async def read_all(bootstrap: str, topic: str) -> list[Record]:
-    """Every record now in ``topic``, read by partition assignment (no consumer group)."""
+async def read_all(bootstrap: str, topic: str, timeout: float = 20) -> list[Record]:
+    """Every record now in ``topic``, read by partition assignment (no consumer group).
+
+    Gives up (returning what it read) after ``timeout``: a caller polling with ``eventually``
+    must never hang on one read.
+    """
+    deadline = time.monotonic() + timeout
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -56,7 +61,7 @@ async def read_all(bootstrap: str, topic: str) -> list[Record]:
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         records: list[Record] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+        while time.monotonic() < deadline and [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
             for batch in (await consumer.getmany(timeout_ms=500)).values():
                 records += [Record(r.topic, r.partition, r.offset, r.key, r.value,
                                    {k: v.decode() for k, v in r.headers or ()}) for r in batch]
