@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -71,7 +72,7 @@ class _Managed:
 
 
 class EmbeddedKafka(_Managed):
-    """The Tansu broker on one TCP port; ``restart()`` simulates an outage (and loses all topics)."""
+    """The Tansu broker on one TCP port; ``pause()``/``resume()`` simulate an outage."""
 
     def __init__(self, host: str = "127.0.0.1", port: int | None = None, log_dir: Path | None = None) -> None:
         self.host = host
@@ -108,6 +109,18 @@ class EmbeddedKafka(_Managed):
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def pause(self) -> None:
+        """Stop the broker process where it stands (SIGSTOP): clients time out, as in an outage.
+
+        Unlike ``stop()``, the in-memory topics survive, as a real broker's logs survive a restart.
+        """
+        if self._process is not None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)
 
     def _open_log(self) -> IO[bytes] | int:
         if self.log_dir is None:
