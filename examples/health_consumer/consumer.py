@@ -9,7 +9,7 @@ inspection service recognises the second request as the same one.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -27,14 +27,22 @@ class FollowUpRefused(RuntimeError):
     """The inspection service did not accept the request: the kit retries, then parks the event."""
 
 
+def follow_up_request(event: RedFlagRaised) -> dict | None:
+    """The body of ``POST /follow-ups`` for this red flag; None for a concern (the routine schedule covers it)."""
+    days = FOLLOW_UP_DAYS.get(event.level)
+    if days is None:
+        return None
+    due_on = event.raised_at.date() + timedelta(days=days)
+    return {"establishment_id": event.establishment_id, "reason": "follow_up", "due_on": due_on.isoformat(),
+            "red_flag_id": str(event.red_flag_id), "requested_by": DEPARTMENT}
+
+
 def follow_up_handler(inspection_url: str, token: str | None, client: httpx.AsyncClient | None = None):
     async def on_red_flag(event: RedFlagRaised, ctx: Context) -> None:
-        days = FOLLOW_UP_DAYS.get(event.level)
-        if days is None:  # a concern, not yet a red flag: the routine schedule covers it
+        request = follow_up_request(event)
+        if request is None:
             return
-        due_on = event.raised_at.date() + timedelta(days=days)
-        request = {"establishment_id": event.establishment_id, "reason": "follow_up", "due_on": due_on.isoformat(),
-                   "red_flag_id": str(event.red_flag_id), "requested_by": DEPARTMENT}
+        due_on = date.fromisoformat(request["due_on"])
         headers = {"Idempotency-Key": ctx.event.id} | ({"Authorization": f"Bearer {token}"} if token else {})
         async with _client(client) as http:
             response = await http.post(f"{inspection_url}/follow-ups", json=request, headers=headers, timeout=10)

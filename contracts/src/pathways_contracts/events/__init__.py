@@ -5,7 +5,7 @@ businesses (establishments, licenses, indicators observed), cases and
 referrals by id, and deliveries. Person data stays in the referral service.
 """
 
-from pathways_contracts.events.cases import CaseClosed, CaseOpened, CaseTriaged
+from pathways_contracts.events.cases import CaseClosed, CaseContactRestricted, CaseOpened, CaseTriaged
 from pathways_contracts.events.consents import ConsentRevoked
 from pathways_contracts.events.inspections import (
     EstablishmentCertificationChanged,
@@ -28,6 +28,7 @@ from pathways_contracts.events.referrals import (
 
 __all__ = [
     "CaseClosed",
+    "CaseContactRestricted",
     "CaseOpened",
     "CaseTriaged",
     "ConsentRevoked",

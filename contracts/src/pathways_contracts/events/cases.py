@@ -46,3 +46,17 @@ class CaseClosed(Event):
     establishment_id: str
     outcome: str
     closed_at: datetime
+
+
+class CaseContactRestricted(Event):
+    event_type: ClassVar[str] = "case.contact_restricted"
+    subject_field: ClassVar[str] = "case_id"
+    description: ClassVar[str] = (
+        "Whether anyone linked to a case must not be contacted changed: while restricted, nothing about the case "
+        "is notified. Internal to Pathways; carries the case's ids and the flag only, no person data."
+    )
+
+    case_id: UUID
+    establishment_id: str
+    restricted: bool = Field(description="True while at least one person on the case has 'do not contact' set.")
+    changed_at: datetime

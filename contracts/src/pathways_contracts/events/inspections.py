@@ -63,14 +63,15 @@ class InspectionScheduled(Event):
     event_type: ClassVar[str] = "inspection.scheduled"
     subject_field: ClassVar[str] = "establishment_id"
     description: ClassVar[str] = (
-        "A follow-up inspection was scheduled automatically (after a red flag or a failed sanitation item)."
+        "A follow-up inspection was scheduled: automatically (after a red flag or a failed sanitation item) "
+        "or at a department's request."
     )
 
     scheduled_inspection_id: UUID
     establishment_id: str = Field(min_length=1)
     jurisdiction: str = Field(min_length=1)
     program: Program
-    reason: str = Field(description="Why it was scheduled: red_flag or failed_sanitation.")
+    reason: str = Field(description="Why it was scheduled: red_flag, failed_sanitation or requested.")
     due_on: date
     source_inspection_id: UUID | None = Field(default=None, description="The inspection that led to it.")
     red_flag_id: UUID | None = None

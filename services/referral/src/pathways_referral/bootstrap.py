@@ -4,6 +4,7 @@ from pathlib import Path
 
 from pathways_contracts.events import (
     CaseClosed,
+    CaseContactRestricted,
     CaseOpened,
     CaseTriaged,
     ConsentRevoked,
@@ -38,6 +39,7 @@ PUBLISHED = [
     (VictimServiceEngaged, "The agency engaged a person with services."),
     (ReferralClosed, "A referral was completed, cancelled or failed."),
     (ConsentRevoked, "A consent to release a person's details was revoked (ids only)."),
+    (CaseContactRestricted, "Whether anyone on a case must not be contacted changed (the flag only)."),
 ]
 for model, description in PUBLISHED:
     service.declare_publisher(model, title=model.event_type, description=description)

@@ -115,6 +115,40 @@ async def insert_follow_up(conn: asyncpg.Connection, establishment_id: str, prog
     )
 
 
+async def insert_requested_follow_up(conn: asyncpg.Connection, request: dict) -> uuid.UUID | None:
+    """The new follow-up's id, or None when a request with the same idempotency key scheduled one already,
+    or one requested for this establishment and program is pending."""
+    return await conn.fetchval(
+        f"insert into {SCHEMA}.scheduled_inspections (id, establishment_id, program, reason, due_on, red_flag_id,"
+        " requested_by, idempotency_key) values ($1, $2, $3, 'requested', $4, $5, $6, $7)"
+        " on conflict do nothing returning id",
+        uuid.uuid4(), request["establishment_id"], request["program"], request["due_on"],
+        request.get("red_flag_id"), request["requested_by"], request["idempotency_key"],
+    )
+
+
+async def scheduled_inspection(conn: asyncpg.Connection, scheduled_id: uuid.UUID) -> dict:
+    return dict(await conn.fetchrow(f"select * from {SCHEMA}.scheduled_inspections where id = $1", scheduled_id))
+
+
+async def follow_up_by_key(conn: asyncpg.Connection, idempotency_key: str) -> dict | None:
+    row = await conn.fetchrow(f"select * from {SCHEMA}.scheduled_inspections where idempotency_key = $1",
+                              idempotency_key)
+    return dict(row) if row else None
+
+
+async def pending_follow_up(conn: asyncpg.Connection, establishment_id: str, program: str) -> dict | None:
+    """A scheduled visit of this program, whatever led to it: one visit covers every reason."""
+    row = await conn.fetchrow(
+        f"select * from {SCHEMA}.scheduled_inspections where establishment_id = $1 and program = $2"
+        " and status = 'scheduled' order by due_on limit 1", establishment_id, program)
+    return dict(row) if row else None
+
+
+async def red_flag_exists(conn: asyncpg.Connection, red_flag_id: uuid.UUID) -> bool:
+    return await conn.fetchval(f"select exists (select 1 from {SCHEMA}.red_flags where id = $1)", red_flag_id)
+
+
 async def follow_ups(conn: asyncpg.Connection | asyncpg.Pool, program: str, until: date) -> list[dict]:
     rows = await conn.fetch(
         f"select id, establishment_id, program, reason, due_on, source_inspection_id, red_flag_id"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import asyncpg
 
@@ -55,6 +56,35 @@ async def add_delivery(conn: asyncpg.Connection, subscription_id: uuid.UUID, eve
 
 async def wake_worker(conn: asyncpg.Connection | asyncpg.Pool) -> None:
     await conn.execute(f"select pg_notify('{WAKE_CHANNEL}', '')")
+
+
+async def record_contact_restriction(conn: asyncpg.Connection, case_id: uuid.UUID, restricted: bool,
+                                     changed_at: datetime) -> bool:
+    """Store the case's flag unless a later change is already stored; True when this one was applied."""
+    applied = await conn.fetchval(
+        f"insert into {SCHEMA}.restricted_cases (case_id, restricted, changed_at) values ($1, $2, $3)"
+        " on conflict (case_id) do update set restricted = excluded.restricted, changed_at = excluded.changed_at,"
+        " recorded_at = now() where restricted_cases.changed_at < excluded.changed_at returning true",
+        case_id, restricted, changed_at)
+    return bool(applied)
+
+
+async def case_restricted(conn: asyncpg.Connection, case_id: str) -> bool:
+    return bool(await conn.fetchval(
+        f"select restricted from {SCHEMA}.restricted_cases where case_id = $1::uuid", case_id))
+
+
+async def cancel_case_deliveries(conn: asyncpg.Connection, case_id: uuid.UUID) -> int:
+    """Cancel what waits about the case: pending ones, and parked ones so that a replay cannot send them."""
+    cancelled = await conn.fetch(
+        f"update {SCHEMA}.deliveries set status = 'cancelled' where body ->> 'case_id' = $1"
+        " and status in ('pending', 'parked') returning id", str(case_id))
+    return len(cancelled)
+
+
+async def cancel_delivery(conn: asyncpg.Connection | asyncpg.Pool, delivery_id: uuid.UUID) -> None:
+    await conn.execute(f"update {SCHEMA}.deliveries set status = 'cancelled' where id = $1 and status = 'pending'",
+                       delivery_id)
 
 
 async def create_subscription(conn: asyncpg.Connection | asyncpg.Pool, sub: NewSubscription) -> uuid.UUID:

@@ -55,6 +55,14 @@ def redacted_payload(row: asyncpg.Record) -> dict:
     return {"id": row["event_id"], "type": row["event_type"], "subject": row["subject"], "data": data}
 
 
+_NEXT_PENDING = (
+    f"select d.*, s.target, s.secret, s.department, s.channel, s.role,"
+    f" exists (select 1 from {SCHEMA}.restricted_cases r where r.restricted"
+    "          and r.case_id::text = d.body ->> 'case_id') as case_restricted"
+    f" from {SCHEMA}.deliveries d join {SCHEMA}.subscriptions s on s.id = d.subscription_id"
+    " where d.subscription_id = $1 and d.status = 'pending' and s.active order by d.seq limit 1")
+
+
 class DeliveryWorker:
     def __init__(self, pool: asyncpg.Pool, client: httpx.AsyncClient,
                  settings: DeliverySettings = delivery_settings) -> None:
@@ -92,13 +100,13 @@ class DeliveryWorker:
     async def _send_next(self, subscription_id) -> bool:
         """Send the oldest pending delivery of the lane if it is due; True to continue the lane."""
         async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(
-                f"select d.*, s.target, s.secret, s.department, s.channel, s.role from {SCHEMA}.deliveries d"
-                f" join {SCHEMA}.subscriptions s on s.id = d.subscription_id"
-                " where d.subscription_id = $1 and d.status = 'pending' and s.active order by d.seq limit 1",
-                subscription_id)
+            row = await conn.fetchrow(_NEXT_PENDING, subscription_id)
             if row is None or row["next_attempt_at"] > datetime.now(UTC):
                 return False
+            if row["case_restricted"]:
+                # Recorded just before the restriction committed, so its cancel did not see it.
+                await repo.cancel_delivery(conn, row["id"])
+                return True
             attempt = await self._attempt(row)
             async with conn.transaction():
                 outcome = await self._record(conn, row, attempt)

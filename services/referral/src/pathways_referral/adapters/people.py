@@ -72,6 +72,10 @@ async def do_not_contact(conn: asyncpg.Connection | asyncpg.Pool, case_id: uuid.
         f"select exists (select 1 from {SCHEMA}.persons where case_id = $1 and do_not_contact)", case_id)
 
 
+async def set_do_not_contact(conn: asyncpg.Connection, person_id: uuid.UUID, value: bool) -> None:
+    await conn.execute(f"update {SCHEMA}.persons set do_not_contact = $2 where id = $1", person_id, value)
+
+
 async def insert_consent(conn: asyncpg.Connection, consent: Consent, recorded_by: str) -> None:
     signer = cipher().encrypt(consent.signed_by, column="consents.signed_by", row_id=consent.id)
     await conn.execute(

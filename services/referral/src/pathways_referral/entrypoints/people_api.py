@@ -56,11 +56,27 @@ class ConsentIn(BaseModel):
 @router.post("/cases/{case_id}/people", status_code=201, summary="Link a person to a case (kept encrypted).")
 async def add_person(case_id: uuid.UUID, person: PersonIn, who: Principal = require(Role.TRIAGE)) -> dict:
     try:
-        async with transaction() as (conn, _):
-            person_id = await people.add_person(conn, case_id, person.model_dump(mode="json"), who.subject)
+        async with transaction() as (conn, emit):
+            person_id = await people.add_person(conn, emit, case_id, person.model_dump(mode="json"), who.subject)
     except people.NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     return {"person_id": str(person_id)}
+
+
+class DoNotContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    do_not_contact: bool
+
+
+@router.put("/people/{person_id}/do-not-contact", summary="Set or clear a person's 'do not contact' safety flag.")
+async def set_do_not_contact(person_id: uuid.UUID, flag: DoNotContactIn, _=require(Role.TRIAGE)) -> dict:
+    try:
+        async with transaction() as (conn, emit):
+            await people.set_do_not_contact(conn, emit, person_id, flag.do_not_contact)
+    except people.NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return {"person_id": str(person_id), "do_not_contact": flag.do_not_contact}
 
 
 @router.post("/people/{person_id}/consents", status_code=201, summary="Record a signed consent to release.")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from pathways_contracts.events import ConsentRevoked
+from pathways_contracts.events import CaseContactRestricted, ConsentRevoked
 from pathways_referral.adapters import people as people_repo
 from pathways_referral.adapters import repository as repo
 from pathways_referral.domain.consent import NO_REDISCLOSURE_NOTICE, Consent, ConsentNotActive, release
@@ -22,13 +22,42 @@ class NotPermitted(PermissionError):
     pass
 
 
-async def add_person(conn: asyncpg.Connection, case_id: uuid.UUID, fields: dict, created_by: str) -> uuid.UUID:
-    if await repo.case_row(conn, case_id) is None:
+async def add_person(conn: asyncpg.Connection, emit: Emit, case_id: uuid.UUID, fields: dict, created_by: str
+                     ) -> uuid.UUID:
+    case = await repo.case_row(conn, case_id, lock=True)  # serialises people changes of one case: see below
+    if case is None:
         raise NotFound(f"no case {case_id}")
+    was_restricted = await people_repo.do_not_contact(conn, case_id)
     person_id = await people_repo.insert_person(conn, case_id, fields, created_by)
     # The timeline is read by the whole triage team: it says that a person was linked, nothing about them.
     await repo.add_timeline(conn, case_id, "person linked", {"person_id": str(person_id)})
+    await announce_if_restriction_changed(conn, emit, case, was_restricted)
     return person_id
+
+
+async def set_do_not_contact(conn: asyncpg.Connection, emit: Emit, person_id: uuid.UUID, value: bool) -> None:
+    case_id = await people_repo.person_case(conn, person_id)
+    if case_id is None:
+        raise NotFound(f"no person {person_id}")
+    case = await repo.case_row(conn, case_id, lock=True)
+    was_restricted = await people_repo.do_not_contact(conn, case_id)
+    await people_repo.set_do_not_contact(conn, person_id, value)
+    await repo.add_timeline(conn, case_id, "do-not-contact changed",
+                            {"person_id": str(person_id), "do_not_contact": value})
+    await announce_if_restriction_changed(conn, emit, case, was_restricted)
+
+
+async def announce_if_restriction_changed(conn: asyncpg.Connection, emit: Emit, case: asyncpg.Record,
+                                          was_restricted: bool) -> None:
+    """Tell the notification service when the case's "anyone not to be contacted" value flips.
+
+    The case row is locked by the caller, so two people added at once cannot both miss the change.
+    Only the case-level flag travels, never which person or why.
+    """
+    restricted = await people_repo.do_not_contact(conn, case["id"])
+    if restricted != was_restricted:
+        await emit(CaseContactRestricted(case_id=case["id"], establishment_id=case["establishment_id"],
+                                         restricted=restricted, changed_at=datetime.now(UTC)))
 
 
 async def record_consent(conn: asyncpg.Connection, person_id: uuid.UUID, elements: dict, recorded_by: str) -> Consent:
