@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -39,18 +40,28 @@ async def topic_sizes(settings: Settings) -> dict[str, tuple[int, int]]:
         await consumer.stop()
 
 
-async def read_topic(settings: Settings, topic: str, *, follow: bool, idle_seconds: float = 2.0,
-                     ) -> AsyncIterator[dict]:
-    """Every record of ``topic`` from the beginning, decoded; stops when idle unless ``follow``."""
+@contextlib.asynccontextmanager
+async def _from_the_beginning(settings: Settings, topic: str) -> AsyncIterator[tuple[AIOKafkaConsumer, list]]:
+    """A group-less consumer assigned to every partition of ``topic``, at the start of each."""
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False,
                                 request_timeout_ms=settings.kafka_request_timeout_ms)
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if partitions:
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+        yield consumer, partitions
+    finally:
+        await consumer.stop()
+
+
+async def read_topic(settings: Settings, topic: str, *, follow: bool, idle_seconds: float = 2.0,
+                     ) -> AsyncIterator[dict]:
+    """Every record of ``topic`` from the beginning, decoded; stops when idle unless ``follow``."""
+    async with _from_the_beginning(settings, topic) as (consumer, partitions):
         if not partitions:
             raise SystemExit(f"no topic {topic!r}")
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
         while True:
             batch = await consumer.getmany(timeout_ms=int(idle_seconds * 1000))
             if not batch and not follow:
@@ -58,8 +69,6 @@ async def read_topic(settings: Settings, topic: str, *, follow: bool, idle_secon
             for records in batch.values():
                 for record in records:
                     yield describe(record)
-    finally:
-        await consumer.stop()
 
 
 def describe(record) -> dict:
@@ -146,20 +155,13 @@ async def replay_dead_letters(settings: Settings, topic: str, *, group: str | No
 
 
 async def _raw_records(settings: Settings, topic: str) -> AsyncIterator:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False,
-                                request_timeout_ms=settings.kafka_request_timeout_ms)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+    """The records now in ``topic`` (up to its end offsets when called), undecoded."""
+    async with _from_the_beginning(settings, topic) as (consumer, partitions):
         if not partitions:
             return
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 for record in records:
                     if record.offset < ends[TopicPartition(record.topic, record.partition)]:
                         yield record
-    finally:
-        await consumer.stop()
