@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,11 @@ class Infrastructure:
 def _embedded(tmp: Path) -> Iterator[tuple[str, str]]:
     from pathways_runtime.embedded import EmbeddedKafka, EmbeddedPostgres
 
-    with EmbeddedKafka(log_dir=tmp / "logs") as kafka, EmbeddedPostgres(tmp / "pg", log_dir=tmp / "logs") as pg:
+    # PostgreSQL's data lives outside pytest's temporary root: pytest resets that root to mode 0700
+    # when another session starts, which would lock out the unprivileged user PostgreSQL runs as.
+    with tempfile.TemporaryDirectory(prefix="pathways-tests-pg-") as data, \
+            EmbeddedKafka(log_dir=tmp / "logs") as kafka, \
+            EmbeddedPostgres(Path(data) / "pg", log_dir=tmp / "logs") as pg:
         yield kafka.bootstrap_servers, pg.url
 
 
