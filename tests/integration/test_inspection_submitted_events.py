@@ -69,6 +69,8 @@ async def test_a_submitted_inspection_is_recorded_and_a_bad_one_is_parked_with_t
 
     dead = (await eventually(parked))[0]
     assert "indicator_codes.1" in dead.headers["dlq_reason"] and "NOT-A-CODE" in dead.headers["dlq_reason"]
+    assert dead.headers["dlq_reason"].startswith("unprocessable:")
+    assert dead.headers["dlq_attempts"] == "1"  # parked at once: retrying cannot fix a bad submission
     await eventually(lambda: _settled_resubmission(running, establishment["id"]))
 
 

@@ -50,6 +50,14 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+class Unprocessable(Exception):
+    """Raised by a handler for a well-formed event that a business rule rejects for good.
+
+    It is parked on the dead-letter topic at once, with this message as the reason, instead of
+    being retried like an ordinary error.
+    """
+
+
 @dataclass
 class Handling:
     """What a handler gets besides the event: its transaction and a way to emit events."""
@@ -191,6 +199,9 @@ class EventConsumers:
                 # Not the message's fault: leave the offset, let the record be read again.
                 await asyncio.sleep(self._retry.backoff_seconds)
                 raise
+            except Unprocessable as exc:  # retrying cannot help: park it now
+                await self._park(message, f"unprocessable: {exc}", attempts=attempt, group=group)
+                return
             except Exception as exc:  # noqa: BLE001 (every handler error is retried, then parked)
                 log.warning("handler failed", extra={"event_id": event.id, "event_type": event.type,
                                                      "attempt": attempt, "error": repr(exc)})

@@ -1,8 +1,8 @@
 """Inspections that departmental systems send as ``inspection.submitted`` events instead of over HTTP.
 
 Same validation as the HTTP API. A bad submission cannot become good by
-retrying, so the handler raises ``InvalidSubmission`` naming every bad field;
-the consumer pipeline parks it on ``inspection.submitted.dlq`` with that
+retrying, so the handler raises ``InvalidSubmission`` (``Unprocessable``) naming every bad field;
+the consumer pipeline parks it at once on ``inspection.submitted.dlq`` with that
 reason, where ops can see it and the department can resend a fixed one.
 """
 
@@ -13,10 +13,10 @@ from pathways_inspection.adapters import repository as repo
 from pathways_inspection.bootstrap import service
 from pathways_inspection.service_layer.recording import record_inspection
 from pathways_inspection.service_layer.validation import check_inspection
-from pathways_runtime.consumer import Handling
+from pathways_runtime.consumer import Handling, Unprocessable
 
 
-class InvalidSubmission(ValueError):
+class InvalidSubmission(Unprocessable):
     """The reason names each bad field as ``field.path: why``."""
 
 
