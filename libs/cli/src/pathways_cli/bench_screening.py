@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="Benchmarks.", invoke_without_command=True)
+app = typer.Typer(help="Screening throughput: inspections screened per second over a large registry.",
+                  invoke_without_command=True)
 console = Console()
 
 
