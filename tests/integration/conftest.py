@@ -7,11 +7,21 @@ else (database, outbox relay, consumers) is the real thing over the wire.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
+
+from support import WebhookReceiver
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """A real HTTP receiver for one test, answering 204 unless told otherwise."""
+    rx = WebhookReceiver()
+    yield rx
+    rx.close()
 
 
 @dataclass

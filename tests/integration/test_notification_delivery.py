@@ -49,13 +49,6 @@ def fast_retries(monkeypatch):
 
 
 @pytest.fixture
-def receiver():
-    rx = WebhookReceiver()
-    yield rx
-    rx.close()
-
-
-@pytest.fixture
 async def producer(infrastructure):
     kafka = AIOKafkaProducer(bootstrap_servers=infrastructure.kafka, enable_idempotence=False)
     await kafka.start()

@@ -23,13 +23,6 @@ DECISION = {"approaches": ["labor_standards_enforcement"], "roles_present": ["la
 
 
 @pytest.fixture
-def receiver():
-    rx = WebhookReceiver()
-    yield rx
-    rx.close()
-
-
-@pytest.fixture
 async def notification_db(infrastructure):
     conn = await asyncpg.connect(infrastructure.database_url)
     yield conn

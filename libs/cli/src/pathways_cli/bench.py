@@ -162,7 +162,6 @@ def infrastructure(need_database: bool) -> Iterator[tuple[str, str | None, bool]
         database = os.environ.get("DATABASE_URL")
         if database is None and need_database and own_broker:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pathways-bench-")))
-            folder.chmod(0o755)  # PostgreSQL runs as an unprivileged user when we are root
             database = stack.enter_context(EmbeddedPostgres(folder / "pg")).url
         yield bootstrap, database, own_broker
 

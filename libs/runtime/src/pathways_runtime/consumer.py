@@ -69,9 +69,7 @@ class Handling:
 
     async def emit(self, data: Event) -> CloudEvent:
         """Record an event in the outbox, in this handler's transaction."""
-        event = CloudEvent(data=data, source=self.source)
-        await outbox.add_event(self.conn, self.schema, event)
-        return event
+        return await outbox.emit(self.conn, self.schema, self.source, data)
 
 
 Handler = Callable[[Any, Handling], Awaitable[None]]

@@ -106,10 +106,6 @@ class EmbeddedKafka(_Managed):
             self._log.close()
             self._log = None
 
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
     def pause(self) -> None:
         """Stop the broker process where it stands (SIGSTOP): clients time out, as in an outage.
 

@@ -19,7 +19,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from pathways_contracts import CloudEvent
+from pathways_contracts import CloudEvent, Event
 from pathways_runtime import db
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,13 @@ async def add_event(conn: asyncpg.Connection, schema: str, event: CloudEvent) ->
         event.id, event.type, event.key, event.value(), json.dumps(event.headers()), current_traceparent(),
     )
     await conn.execute("select pg_notify($1, '')", _channel(schema))
+
+
+async def emit(conn: asyncpg.Connection, schema: str, source: str, data: Event) -> CloudEvent:
+    """Wrap ``data`` as a CloudEvent from ``source`` and record it, in the caller's transaction."""
+    event = CloudEvent(data=data, source=source)
+    await add_event(conn, schema, event)
+    return event
 
 
 class OutboxRelay:

@@ -65,9 +65,7 @@ class Service:
 
     async def emit(self, conn: asyncpg.Connection, data: Event) -> CloudEvent:
         """Record an event in the outbox, in the caller's transaction (for HTTP handlers)."""
-        event = CloudEvent(data=data, source=f"/pathways/{self.name}")
-        await outbox.add_event(conn, self.schema, event)
-        return event
+        return await outbox.emit(conn, self.schema, f"/pathways/{self.name}", data)
 
     def background(self, task: BackgroundTask) -> BackgroundTask:
         """Register a long-running task started with the service (e.g. a deadline sweeper)."""
