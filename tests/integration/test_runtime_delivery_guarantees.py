@@ -99,10 +99,10 @@ async def failing_consumer(infrastructure, tmp_path: Path):
     consumer = FailingConsumer()
 
     @service.consumers.on(CaseClosed, title="fails on poison", description="test handler")
-    async def handle(event: CaseClosed, h) -> None:
-        if event.outcome == "poison" and consumer.broken:
+    async def handle(event: CloudEvent[CaseClosed], uow) -> None:
+        if event.data.outcome == "poison" and consumer.broken:
             raise ValueError("this handler cannot process poison")
-        consumer.handled.append(event.establishment_id)
+        consumer.handled.append(event.data.establishment_id)
 
     async with service.running():
         yield consumer
@@ -157,8 +157,9 @@ async def test_an_event_recorded_while_the_broker_is_down_is_published_when_it_r
         async with service.running():
             broker.pause()  # the broker process stops answering; the service keeps accepting work
             event = closed_case("recorded during the outage")
-            async with service.pool.acquire() as conn, conn.transaction():
-                await service.emit(conn, event.data)
+            async with service.uow() as uow:
+                await uow.emit(event.data)
+                await uow.commit()
             unpublished = await service.pool.fetchval(
                 "select count(*) from tests_outage.outbox where published_at is null")
             assert unpublished >= 1

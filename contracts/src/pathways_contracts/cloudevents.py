@@ -12,7 +12,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
@@ -31,11 +31,14 @@ class InvalidEvent(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class CloudEvent:
-    """One event: its CloudEvents attributes and its typed data."""
+E = TypeVar("E", bound=Event)
 
-    data: Event
+
+@dataclass(frozen=True)
+class CloudEvent(Generic[E]):
+    """One event: its CloudEvents attributes and its typed data (``CloudEvent[RedFlagRaised]``)."""
+
+    data: E
     source: str
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time: datetime = field(default_factory=lambda: datetime.now(UTC))

@@ -112,7 +112,7 @@ async def raw_rate(bootstrap: str, topic: str, count: int) -> Figure:
 
 async def kit_decode_dispatch_rate(bootstrap: str, topic: str, count: int) -> Figure:
     from pathways_consumer_kit import Context, DepartmentConsumer
-    from pathways_runtime.consumer import Handling
+    from pathways_runtime.testing import FakeUnitOfWork
 
     kit = DepartmentConsumer("bench")
 
@@ -123,7 +123,7 @@ async def kit_decode_dispatch_rate(bootstrap: str, topic: str, count: int) -> Fi
     async def decode_and_dispatch(records) -> None:
         for record in records:
             event = decode(record.headers, record.value, expected_type=EVENT_TYPE)
-            await kit._dispatch(event.data, Handling(None, event, kit.schema, "/bench"))  # no database here
+            await kit._dispatch(event, FakeUnitOfWork())  # no database here
 
     seen, seconds = await _read(bootstrap, topic, count, decode_and_dispatch)
     return Figure("kit decode + validate + dispatch (no database)", seen, seconds)

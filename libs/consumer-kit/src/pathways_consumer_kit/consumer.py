@@ -27,9 +27,9 @@ from typing import Any, TypeVar
 import asyncpg
 
 from pathways_contracts import CloudEvent, Event
-from pathways_runtime.consumer import Handling
 from pathways_runtime.service import Service
 from pathways_runtime.settings import Settings
+from pathways_runtime.uow import PostgresUnitOfWork
 
 E = TypeVar("E", bound=Event)
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
@@ -120,10 +120,10 @@ class DepartmentConsumer:
                                     description=f"Handlers of {', '.join(self.event_types)}.")
         return service
 
-    async def _dispatch(self, data: Event, h: Handling) -> None:
-        ctx = Context(conn=h.conn, event=h.event, department=self.department, schema=self.schema)
-        for handler in self._handlers[type(data)]:
-            await handler(data, ctx)
+    async def _dispatch(self, event: CloudEvent, uow: PostgresUnitOfWork) -> None:
+        ctx = Context(conn=uow.conn, event=event, department=self.department, schema=self.schema)
+        for handler in self._handlers[type(event.data)]:
+            await handler(event.data, ctx)
 
 
 def _settings(given: Settings | None, department: str, database_url: str | None,

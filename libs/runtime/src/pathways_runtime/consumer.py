@@ -8,8 +8,9 @@ For each Kafka record:
 2. Open one database transaction; insert the inbox row
    ``(consumer_group, event_id)``. If it already exists the event was
    handled before: skip it (idempotent consumer).
-3. Run the handler in that transaction; events it emits go to the outbox in
-   the same transaction. Commit, then commit the Kafka offset
+3. Run the handler in that transaction with a unit of work on it (its
+   repositories; ``emit`` writes to the outbox in the same transaction; the
+   handler's ``async with uow`` is a savepoint). Commit, then commit the Kafka offset
    (``AckPolicy.NACK_ON_ERROR``: the offset moves only after success).
 4. A handler error rolls the transaction back and is retried with
    exponential backoff; after the last attempt the record is parked on the
@@ -34,8 +35,9 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
 from opentelemetry import trace
 
-from pathways_contracts import CloudEvent, Event, InvalidEvent, decode, dlq_topic, registry
-from pathways_runtime import outbox
+from pathways_contracts import CloudEvent, Event, InvalidEvent, decode, dlq_topic
+from pathways_runtime.errors import Unprocessable
+from pathways_runtime.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -50,29 +52,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-class Unprocessable(Exception):
-    """Raised by a handler for a well-formed event that a business rule rejects for good.
-
-    It is parked on the dead-letter topic at once, with this message as the reason, instead of
-    being retried like an ordinary error.
-    """
-
-
-@dataclass
-class Handling:
-    """What a handler gets besides the event: its transaction and a way to emit events."""
-
-    conn: asyncpg.Connection
-    event: CloudEvent
-    schema: str
-    source: str
-
-    async def emit(self, data: Event) -> CloudEvent:
-        """Record an event in the outbox, in this handler's transaction."""
-        return await outbox.emit(self.conn, self.schema, self.source, data)
-
-
-Handler = Callable[[Any, Handling], Awaitable[None]]
+# A handler gets the event decoded once at the edge (envelope and typed data) and a unit of work on
+# the pipeline's transaction.
+Handler = Callable[[CloudEvent, UnitOfWork], Awaitable[None]]
+UnitOfWorkOn = Callable[[asyncpg.Connection], UnitOfWork]
 
 
 @dataclass(frozen=True)
@@ -101,12 +84,13 @@ def dead_letter_headers(message: KafkaMessage, reason: str, attempts: int, group
 class EventConsumers:
     """Registers typed handlers on a service's broker, each behind the pipeline above."""
 
-    def __init__(self, broker: KafkaBroker, pool: Callable[[], asyncpg.Pool], *, schema: str, source: str,
-                 group: str, retry: RetryPolicy, session_timeout_ms: int = 10_000) -> None:
+    def __init__(self, broker: KafkaBroker, pool: Callable[[], asyncpg.Pool], *, schema: str,
+                 unit_of_work_on: UnitOfWorkOn, group: str, retry: RetryPolicy,
+                 session_timeout_ms: int = 10_000) -> None:
         self._broker = broker
         self._pool = pool
         self._schema = schema
-        self._source = source
+        self._unit_of_work_on = unit_of_work_on
         self._group = group
         self._retry = retry
         self._session_timeout_ms = session_timeout_ms
@@ -162,15 +146,14 @@ class EventConsumers:
             except InvalidEvent as exc:
                 await self._park(message, f"invalid event: {exc.reason}", attempts=0, group=group)
                 raise AckMessage() from exc
+            message.cloud_event = event  # what the handler receives; FastStream's body is for the docs
             return event.data.model_dump(mode="json")
 
         return decode_or_park
 
     def _entry(self, models: list[type[Event]], handler: Handler, group: str) -> Callable[..., Awaitable[None]]:
         async def entry(event: Any, message: Any) -> None:
-            if not isinstance(event, Event):  # one consumer of several topics: the topic names the model
-                event = registry()[message.raw_message.topic].model_validate(event)
-            await self._process(handler, group, event, message)
+            await self._process(handler, group, message.cloud_event, message)
 
         # FastStream reads the annotations: with one model the body is validated as (and documented as)
         # the contract model; KafkaMessage (an annotated context alias) injects the raw message.
@@ -181,10 +164,7 @@ class EventConsumers:
         entry.__doc__ = handler.__doc__
         return entry
 
-    async def _process(self, handler: Handler, group: str, data: Event, message: KafkaMessage) -> None:
-        headers = message.headers
-        event = CloudEvent(data=data, source=headers["ce_source"], id=headers["ce_id"],
-                           time=datetime.fromisoformat(headers["ce_time"].replace("Z", "+00:00")))
+    async def _process(self, handler: Handler, group: str, event: CloudEvent, message: KafkaMessage) -> None:
         # Searchable attributes on the consume span: `pathways trace <establishment or case id>` finds it.
         trace.get_current_span().set_attributes({
             "pathways.event_id": event.id, "pathways.event_type": event.type, "pathways.subject": event.subject,
@@ -218,7 +198,7 @@ class EventConsumers:
             if not claimed:
                 log.info("duplicate event skipped", extra={"event_id": event.id, "event_type": event.type})
                 return
-            await handler(event.data, Handling(conn, event, self._schema, self._source))
+            await handler(event, self._unit_of_work_on(conn))
 
     async def _park(self, message: KafkaMessage, reason: str, attempts: int, group: str) -> None:
         record = message.raw_message

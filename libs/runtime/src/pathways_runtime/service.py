@@ -1,9 +1,11 @@
 """A Pathways service: the composition root that wires settings, telemetry,
 database, broker, outbox relay, consumers and the HTTP API together.
 
-Each service builds one ``Service`` in its ``bootstrap.py``, registers its
-consumers and routers on it, and calls ``app()`` for the ASGI application.
-Nothing connects at import time: connections open in the app's lifespan.
+Each service's ``bootstrap(settings=None) -> Service`` builds one, with its
+unit of work and its handler table, and its ``create_app()`` calls ``app()``
+for the ASGI application. Nothing happens at import time, and building a
+``Service`` starts nothing: the span exporter, the database pool, the broker
+and the background tasks start in ``running()`` (the app's lifespan).
 """
 
 from __future__ import annotations
@@ -22,31 +24,36 @@ from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-from pathways_contracts import CloudEvent, Event
-from pathways_runtime import db, outbox
+from pathways_contracts import Event
+from pathways_runtime import db
 from pathways_runtime.auth import BearerAuthMiddleware
 from pathways_runtime.broker import make_broker
 from pathways_runtime.consumer import EventConsumers, RetryPolicy
+from pathways_runtime.http import add_error_handlers
 from pathways_runtime.outbox import OutboxRelay
 from pathways_runtime.settings import Settings
-from pathways_runtime.telemetry import setup_logging, setup_tracing
+from pathways_runtime.telemetry import new_tracer_provider, setup_logging, start_span_export
+from pathways_runtime.uow import PostgresUnitOfWork
 
 log = logging.getLogger(__name__)
 BackgroundTask = Callable[["Service"], Awaitable[None]]
 
 
 class Service:
-    def __init__(self, name: str, *, schema: str, migrations: Path, description: str,
-                 settings: Settings | None = None) -> None:
+    def __init__(self, name: str, *, schema: str, migrations: Path | None, description: str,
+                 settings: Settings | None = None,
+                 unit_of_work: type[PostgresUnitOfWork] = PostgresUnitOfWork) -> None:
         self.name = name
         self.schema = schema
         self.description = description
         self.migrations = migrations
+        self.source = f"/pathways/{name}"
         self.settings = settings or Settings(OTEL_SERVICE_NAME=name)
-        self.tracer_provider = setup_tracing(self.settings)
+        self.unit_of_work_class = unit_of_work
+        self.tracer_provider = new_tracer_provider(self.settings)  # exports nothing until running()
         self.broker: KafkaBroker = make_broker(self.settings, self.tracer_provider)
         self.consumers = EventConsumers(
-            self.broker, lambda: self.pool, schema=schema, source=f"/pathways/{name}", group=name,
+            self.broker, lambda: self.pool, schema=schema, unit_of_work_on=self.unit_of_work_on, group=name,
             retry=RetryPolicy(self.settings.consumer_max_attempts, self.settings.consumer_backoff_seconds),
             session_timeout_ms=self.settings.consumer_session_timeout_ms,
         )
@@ -63,9 +70,13 @@ class Service:
         """Declare an event this service emits (through the outbox), for the AsyncAPI document."""
         self.broker.publisher(model.event_type, schema=model, title=title, description=description)
 
-    async def emit(self, conn: asyncpg.Connection, data: Event) -> CloudEvent:
-        """Record an event in the outbox, in the caller's transaction (for HTTP handlers)."""
-        return await outbox.emit(conn, self.schema, f"/pathways/{self.name}", data)
+    def uow(self) -> PostgresUnitOfWork:
+        """A new unit of work: its own transaction on a pooled connection (``async with`` it)."""
+        return self.unit_of_work_class(self.pool, schema=self.schema, source=self.source)
+
+    def unit_of_work_on(self, conn: asyncpg.Connection) -> PostgresUnitOfWork:
+        """A unit of work inside a transaction someone else owns (the consumer pipeline's)."""
+        return self.unit_of_work_class(None, schema=self.schema, source=self.source, conn=conn)
 
     def background(self, task: BackgroundTask) -> BackgroundTask:
         """Register a long-running task started with the service (e.g. a deadline sweeper)."""
@@ -75,6 +86,7 @@ class Service:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Open the database, migrate, start the broker, the relay and background tasks."""
+        start_span_export(self.tracer_provider, self.settings)
         self._pool = await db.create_pool(self.settings.database_url, self.settings.db_pool_max)
         tasks: list[asyncio.Task] = []
         try:
@@ -105,6 +117,8 @@ class Service:
                 yield
 
         app = FastAPI(title=f"Pathways {self.name} service", description=self.description, lifespan=lifespan)
+        app.state.service = self
+        add_error_handlers(app)
         for router in routers:
             app.include_router(router)
         self._add_probes(app)

@@ -64,8 +64,13 @@ def _plain(value: object) -> object:
     return [_plain(v) for v in value] if isinstance(value, tuple) else value
 
 
-def setup_tracing(settings: Settings) -> TracerProvider:
-    provider = TracerProvider(resource=Resource.create({"service.name": settings.service_name}))
+def new_tracer_provider(settings: Settings) -> TracerProvider:
+    """A tracer provider that exports nothing yet: building a service starts no thread and makes no folder."""
+    return TracerProvider(resource=Resource.create({"service.name": settings.service_name}))
+
+
+def start_span_export(provider: TracerProvider, settings: Settings) -> None:
+    """Export the provider's spans (OTLP, or the local JSON-lines store) and make it the global provider."""
     if settings.otel_exporter_otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -74,7 +79,6 @@ def setup_tracing(settings: Settings) -> TracerProvider:
         exporter = JsonLinesSpanExporter(settings.trace_dir / f"{settings.service_name}.jsonl")
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
     trace.set_tracer_provider(provider)
-    return provider
 
 
 class JsonFormatter(logging.Formatter):

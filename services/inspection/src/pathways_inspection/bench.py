@@ -23,6 +23,7 @@ from pathways_contracts.catalog import load_catalog
 from pathways_contracts.vocab import Program
 from pathways_inspection.domain import screening
 from pathways_inspection.service_layer.recording import record_inspection
+from pathways_runtime.uow import PostgresUnitOfWork
 from pathways_runtime import db
 
 DEPARTMENTS = {Program.MASSAGE: "health", Program.FOOD: "health", Program.LODGING: "health",
@@ -77,13 +78,14 @@ async def screen_many(service, pool: asyncpg.Pool, establishments: int, count: i
         while not queue.empty():
             establishment_id, program, codes = queue.get_nowait()
             started = time.perf_counter()
-            async with pool.acquire() as conn, conn.transaction():
-                establishment = dict(await conn.fetchrow("select * from inspection.establishments where id = $1",
-                                                         establishment_id))
-                await record_inspection(service, conn, {
+            async with PostgresUnitOfWork(pool, schema="inspection", source=service.source) as uow:
+                establishment = dict(await uow.conn.fetchrow(
+                    "select * from inspection.establishments where id = $1", establishment_id))
+                await record_inspection(uow, {
                     "id": uuid.uuid4(), "establishment_id": establishment_id, "department": DEPARTMENTS[program],
                     "program": program, "reason": "routine", "inspected_on": AS_OF, "result": "pass",
                     "indicator_codes": codes, "answers": {}, "recorded_by": "bench"}, establishment)
+                await uow.commit()
             latencies.append(time.perf_counter() - started)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))

@@ -57,13 +57,7 @@ def _register() -> None:
 
     @service.background
     async def referral_deadline_sweeper(svc: Service) -> None:
-        def emit_with(conn):
-            async def emit(event):
-                return await svc.emit(conn, event)
-
-            return emit
-
-        await closed_loop.sweep_forever(lambda: svc.pool, emit_with)
+        await closed_loop.sweep_forever(svc.uow)
 
 
 _register()

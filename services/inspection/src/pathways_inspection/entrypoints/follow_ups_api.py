@@ -45,8 +45,9 @@ async def post_follow_up(body: FollowUpIn, response: Response,
                          _=require(Role.INSPECTOR, Role.DEPARTMENT, Role.OPS)) -> dict:
     request = body.model_dump() | {"idempotency_key": idempotency_key}
     try:
-        async with service.pool.acquire() as conn, conn.transaction():
-            follow_up, created = await request_follow_up(service, conn, request)
+        async with service.uow() as uow:
+            follow_up, created = await request_follow_up(uow, request)
+            await uow.commit()
     except Unprocessable as exc:
         raise HTTPException(422, [{"loc": ["body", exc.field], "type": exc.kind, "msg": str(exc)}]) from None
     if not created:

@@ -110,15 +110,17 @@ async def post_inspection(body: InspectionIn, who: Principal = require(Role.INSP
                                body.checklist_version)
     if checked.problems:
         raise HTTPException(422, [p.as_detail() for p in checked.problems])
-    async with service.pool.acquire() as conn, conn.transaction():
-        establishment = await repo.get_establishment(conn, body.establishment_id)
+    async with service.uow() as uow:
+        establishment = await repo.get_establishment(uow.conn, body.establishment_id)
         if establishment is None:
             raise HTTPException(422, [{"loc": ["body", "establishment_id"], "type": "unknown_establishment",
                                        "msg": f"no establishment {body.establishment_id!r} in the registry"}])
         inspection = body.model_dump() | {"id": uuid.uuid4(), "department": who.org, "recorded_by": who.subject,
                                           "indicator_codes": checked.indicator_codes,
                                           "checklist_version": checked.checklist_version}
-        return await record_inspection(service, conn, inspection, establishment, checked.sanitation_failed)
+        recorded = await record_inspection(uow, inspection, establishment, checked.sanitation_failed)
+        await uow.commit()
+    return recorded
 
 
 @router.get("/catalog/indicators", tags=["catalog"], summary="The shared indicator catalog.")

@@ -8,7 +8,7 @@ import asyncpg
 from pathways_contracts.events import InspectionScheduled
 from pathways_contracts.vocab import Program
 from pathways_inspection.adapters import repository as repo
-from pathways_runtime.service import Service
+from pathways_runtime.uow import PostgresUnitOfWork
 
 REQUESTED = "requested"
 
@@ -21,8 +21,9 @@ class Unprocessable(ValueError):
         self.field, self.kind = field, kind
 
 
-async def request_follow_up(service: Service, conn: asyncpg.Connection, request: dict) -> tuple[dict, bool]:
+async def request_follow_up(uow: PostgresUnitOfWork, request: dict) -> tuple[dict, bool]:
     """The follow-up that answers the request, and whether it was scheduled now (False: it already was)."""
+    conn = uow.conn
     if request.get("idempotency_key") and (done := await repo.follow_up_by_key(conn, request["idempotency_key"])):
         return done, False
     establishment = await _establishment(conn, request["establishment_id"])
@@ -34,7 +35,7 @@ async def request_follow_up(service: Service, conn: asyncpg.Connection, request:
     new_id = await repo.insert_requested_follow_up(conn, request)
     if new_id is None:  # the same key committed meanwhile
         return await repo.follow_up_by_key(conn, request["idempotency_key"]), False
-    await _announce(service, conn, new_id, establishment, request)
+    await _announce(uow, new_id, establishment, request)
     return await repo.scheduled_inspection(conn, new_id), True
 
 
@@ -61,8 +62,8 @@ async def _check_red_flag(conn: asyncpg.Connection, red_flag_id) -> None:
         raise Unprocessable("red_flag_id", "unknown_red_flag", f"no red flag {red_flag_id}")
 
 
-async def _announce(service: Service, conn: asyncpg.Connection, new_id, establishment: dict, request: dict) -> None:
-    await service.emit(conn, InspectionScheduled(
+async def _announce(uow: PostgresUnitOfWork, new_id, establishment: dict, request: dict) -> None:
+    await uow.emit(InspectionScheduled(
         scheduled_inspection_id=new_id, establishment_id=establishment["id"],
         jurisdiction=establishment["jurisdiction"], program=request["program"], reason=REQUESTED,
         due_on=request["due_on"], red_flag_id=request.get("red_flag_id")))

@@ -19,28 +19,29 @@ from pathways_contracts.vocab import InspectionReason, Level, Program
 from pathways_inspection.adapters import repository as repo
 from pathways_inspection.domain import screening
 from pathways_inspection.domain.scheduling import FollowUpReason, follow_up
-from pathways_runtime.service import Service
+from pathways_runtime.uow import PostgresUnitOfWork
 
 CLEAN_HOTELS_SIGNED = "prev_clean_hotels_signed"
 CLEAN_HOTELS_VERIFIED_ON = "prev_clean_hotels_verified_on"
 
 
-async def record_inspection(service: Service, conn: asyncpg.Connection, inspection: dict,
+async def record_inspection(uow: PostgresUnitOfWork, inspection: dict,
                             establishment: dict, sanitation_failed: bool = False) -> dict:
     """Store the inspection and its events; return the inspection id and any red flag raised or escalated."""
+    conn = uow.conn
     await repo.lock_establishment(conn, establishment["id"])
     await repo.insert_inspection(conn, inspection)
     if inspection["reason"] == InspectionReason.FOLLOW_UP:
         await repo.complete_follow_ups(conn, establishment["id"], inspection["program"])
-    await service.emit(conn, _completed(inspection, establishment))
+    await uow.emit(_completed(inspection, establishment))
     if inspection["program"] == Program.LODGING:
-        await _record_certification(service, conn, inspection, establishment)
-    red_flag = await screen(service, conn, establishment, as_of=inspection["inspected_on"])
+        await _record_certification(uow, inspection, establishment)
+    red_flag = await screen(uow, establishment, as_of=inspection["inspected_on"])
     if red_flag is not None and red_flag["status"] in ("raised", "escalated"):
-        await schedule_follow_up(service, conn, establishment, inspection, FollowUpReason.RED_FLAG,
+        await schedule_follow_up(uow, establishment, inspection, FollowUpReason.RED_FLAG,
                                  red_flag_id=red_flag["red_flag_id"])
     if sanitation_failed:
-        await schedule_follow_up(service, conn, establishment, inspection, FollowUpReason.FAILED_SANITATION)
+        await schedule_follow_up(uow, establishment, inspection, FollowUpReason.FAILED_SANITATION)
     return {"inspection_id": inspection["id"], "indicator_codes": inspection["indicator_codes"],
             "red_flag": red_flag}
 
@@ -66,8 +67,9 @@ async def assess(conn: asyncpg.Connection, establishment: dict, as_of: date) -> 
     return screening.screen(observations, rules, load_catalog(rules.catalog_version), as_of)
 
 
-async def screen(service: Service, conn: asyncpg.Connection, establishment: dict, as_of: date) -> dict | None:
+async def screen(uow: PostgresUnitOfWork, establishment: dict, as_of: date) -> dict | None:
     """Raise a red flag, or escalate the open one, as ``decide`` says; None below the red-flag level."""
+    conn = uow.conn
     assessment = await assess(conn, establishment, as_of)
     open_flag = await repo.open_red_flag(conn, establishment["id"])
     open_level = Level(open_flag["level"]) if open_flag else None
@@ -76,12 +78,12 @@ async def screen(service: Service, conn: asyncpg.Connection, establishment: dict
             flag_id = uuid.uuid4()
             await repo.insert_red_flag(conn, flag_id, establishment["id"], assessment.level, assessment.score,
                                        explanation(assessment))
-            await service.emit(conn, RedFlagRaised(**_red_flag_fields(flag_id, establishment, assessment)))
+            await uow.emit(RedFlagRaised(**_red_flag_fields(flag_id, establishment, assessment)))
             return _outcome(flag_id, assessment.level, "raised", assessment)
         case screening.Decision.ESCALATE:
             await repo.raise_red_flag_level(conn, open_flag["id"], assessment.level, assessment.score,
                                             explanation(assessment))
-            await service.emit(conn, RedFlagEscalated(previous_level=open_level,
+            await uow.emit(RedFlagEscalated(previous_level=open_level,
                                                       **_red_flag_fields(open_flag["id"], establishment,
                                                                          assessment)))
             return _outcome(open_flag["id"], assessment.level, "escalated", assessment, open_level)
@@ -112,23 +114,24 @@ def _red_flag_fields(flag_id: uuid.UUID, establishment: dict, a: screening.Asses
                 rules_version=a.rules_version, raised_at=datetime.now(UTC))
 
 
-async def schedule_follow_up(service: Service, conn: asyncpg.Connection, establishment: dict, inspection: dict,
+async def schedule_follow_up(uow: PostgresUnitOfWork, establishment: dict, inspection: dict,
                              reason: FollowUpReason, red_flag_id: uuid.UUID | None = None) -> None:
     """A follow-up visit by the same program; one pending per establishment, program and reason."""
+    conn = uow.conn
     due_on = follow_up(reason, inspection["inspected_on"])
     scheduled_id = await repo.insert_follow_up(conn, establishment["id"], inspection["program"], reason,
                                                due_on, inspection["id"], red_flag_id)
     if scheduled_id is None:
         return  # one is already pending: the visit it plans covers this too
-    await service.emit(conn, InspectionScheduled(
+    await uow.emit(InspectionScheduled(
         scheduled_inspection_id=scheduled_id, establishment_id=establishment["id"],
         jurisdiction=establishment["jurisdiction"], program=inspection["program"], reason=reason.value,
         due_on=due_on, source_inspection_id=inspection["id"], red_flag_id=red_flag_id))
 
 
-async def _record_certification(service: Service, conn: asyncpg.Connection, inspection: dict,
-                                establishment: dict) -> None:
+async def _record_certification(uow: PostgresUnitOfWork, inspection: dict, establishment: dict) -> None:
     """Clean Hotels: a lodging inspection's answers update the certification; a change is published."""
+    conn = uow.conn
     answers = inspection.get("answers") or {}
     if CLEAN_HOTELS_SIGNED not in answers:
         return
@@ -139,7 +142,7 @@ async def _record_certification(service: Service, conn: asyncpg.Connection, insp
     if previous == (signed, verified_on):
         return
     await repo.set_certification(conn, establishment["id"], signed, verified_on)
-    await service.emit(conn, EstablishmentCertificationChanged(
+    await uow.emit(EstablishmentCertificationChanged(
         establishment_id=establishment["id"], jurisdiction=establishment["jurisdiction"], certified=signed,
         previously_certified=previous[0], verified_on=verified_on, inspection_id=inspection["id"],
         changed_at=datetime.now(UTC)))

@@ -16,24 +16,24 @@ from typing import Any
 
 import asyncpg
 
-from pathways_contracts import Event
+from pathways_contracts import CloudEvent
 from pathways_contracts.events import CaseContactRestricted
 from pathways_notification.adapters import repository as repo
 from pathways_notification.domain.filters import matches
 from pathways_notification.domain.redaction import receives
-from pathways_runtime.consumer import Handling
+from pathways_runtime.uow import PostgresUnitOfWork
 from pathways_runtime.outbox import current_traceparent
 
 log = logging.getLogger(__name__)
 
 
-async def on_event(data: Event, h: Handling) -> None:
-    body = data.model_dump(mode="json")
-    if await about_a_restricted_case(h.conn, body):
+async def on_event(event: CloudEvent, uow: PostgresUnitOfWork) -> None:
+    body = event.data.model_dump(mode="json")
+    if await about_a_restricted_case(uow.conn, body):
         return
-    for sub in await repo.active_subscriptions_for(h.conn, h.event.type):
-        if wants(sub, h.event.type, body):
-            await repo.add_delivery(h.conn, sub["id"], h.event.id, h.event.type, h.event.subject, body,
+    for sub in await repo.active_subscriptions_for(uow.conn, event.type):
+        if wants(sub, event.type, body):
+            await repo.add_delivery(uow.conn, sub["id"], event.id, event.type, event.subject, body,
                                     current_traceparent())
 
 
@@ -43,10 +43,11 @@ async def about_a_restricted_case(conn: asyncpg.Connection, body: dict[str, Any]
     return case_id is not None and await repo.case_restricted(conn, str(case_id))
 
 
-async def on_contact_restricted(data: CaseContactRestricted, h: Handling) -> None:
-    applied = await repo.record_contact_restriction(h.conn, data.case_id, data.restricted, data.changed_at)
+async def on_contact_restricted(event: CloudEvent[CaseContactRestricted], uow: PostgresUnitOfWork) -> None:
+    data = event.data
+    applied = await repo.record_contact_restriction(uow.conn, data.case_id, data.restricted, data.changed_at)
     if applied and data.restricted:
-        cancelled = await repo.cancel_case_deliveries(h.conn, data.case_id)
+        cancelled = await repo.cancel_case_deliveries(uow.conn, data.case_id)
         log.info("case restricted: waiting deliveries cancelled",
                  extra={"case_id": str(data.case_id), "cancelled": cancelled})
 

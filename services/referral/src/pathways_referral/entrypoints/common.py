@@ -14,12 +14,10 @@ from pathways_referral.service_layer.placement import Emit
 
 @contextlib.asynccontextmanager
 async def transaction() -> AsyncIterator[tuple[asyncpg.Connection, Emit]]:
-    """One transaction, and an ``emit`` that writes events to the outbox inside it."""
-    async with service.pool.acquire() as conn, conn.transaction():
-        async def emit(event):
-            return await service.emit(conn, event)
-
-        yield conn, emit
+    """One unit of work: its connection and its ``emit`` (the outbox, in its transaction); commits on success."""
+    async with service.uow() as uow:
+        yield uow.conn, uow.emit
+        await uow.commit()
 
 
 def unprocessable(field: str, message: str) -> RequestValidationError:

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import asyncpg
@@ -27,6 +28,7 @@ from pathways_referral.adapters import repository as repo
 from pathways_referral.domain.lifecycle import Action, ReferralState, closed_loop_figures, transition
 from pathways_referral.domain.vocab import AgencyKind
 from pathways_referral.service_layer.placement import Emit, hand_over
+from pathways_runtime.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 _HANDS_OVER = frozenset({Action.REJECT, Action.EXPIRE})  # nobody took it: offer it on
@@ -77,19 +79,20 @@ def _event_for(action: Action, row: asyncpg.Record, new: ReferralState, now: dat
 
 # --- the deadline sweeper -------------------------------------------------------------------------
 
-async def expire_due(pool: asyncpg.Pool, emit_with) -> int:
-    """Expire every requested referral past its deadline, one transaction each; returns how many."""
+async def expire_due(new_uow: Callable[[], UnitOfWork]) -> int:
+    """Expire every requested referral past its deadline, one unit of work each; returns how many."""
     expired = 0
     while True:
-        async with pool.acquire() as conn, conn.transaction():
-            referral_id = await repo.lock_next_due(conn)
+        async with new_uow() as uow:
+            referral_id = await repo.lock_next_due(uow.conn)
             if referral_id is None:
                 return expired
-            await act(conn, emit_with(conn), referral_id, Action.EXPIRE, agency_id=None)
+            await act(uow.conn, uow.emit, referral_id, Action.EXPIRE, agency_id=None)
+            await uow.commit()
             expired += 1
 
 
-async def sweep_forever(pool_of, emit_with, tick: float = 0.5) -> None:
+async def sweep_forever(new_uow: Callable[[], UnitOfWork], tick: float = 0.5) -> None:
     """Check on a short tick whether the (env-configurable) sweep interval has passed, then sweep."""
     last = 0.0
     while True:
@@ -98,7 +101,7 @@ async def sweep_forever(pool_of, emit_with, tick: float = 0.5) -> None:
             continue
         last = time.monotonic()
         try:
-            count = await expire_due(pool_of(), emit_with)
+            count = await expire_due(new_uow)
             if count:
                 log.info("referrals expired", extra={"count": count})
         except Exception:  # a bad row must not stop the sweeper; it is retried on the next sweep

@@ -1,0 +1,123 @@
+"""The unit of work: one database transaction around one use case.
+
+A use case gets a unit of work and does everything inside it::
+
+    async with uow:
+        establishment = await uow.establishments.get(cmd.establishment_id)
+        ...
+        await uow.emit(InspectionCompleted(...))   # written to the outbox, in this transaction
+        await uow.commit()
+
+Leaving the block without ``commit()`` rolls back, events included: the domain
+rows and the events they cause commit together or not at all. A service's unit
+of work subclasses ``PostgresUnitOfWork`` and creates its repositories in
+``bind``; unit tests pass a ``pathways_runtime.testing.FakeUnitOfWork`` instead.
+
+The consumer pipeline gives a handler a unit of work on its own (batch)
+transaction: there ``async with uow`` opens a savepoint, so one event's failure
+rolls back that event's effects only, and the pipeline commits the batch.
+"""
+
+from __future__ import annotations
+
+import abc
+from types import TracebackType
+from typing import Self
+
+import asyncpg
+
+from pathways_contracts import CloudEvent, Event
+from pathways_runtime import outbox
+
+
+class UnitOfWork(abc.ABC):
+    """What a use case sees: repositories (attributes of the subclass), ``emit``, ``commit``."""
+
+    source: str  # the CloudEvents source of what this unit emits, ``/pathways/<service>``
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.emitted: list[CloudEvent] = []  # what was emitted in this unit (kept after commit)
+        self.committed = False
+
+    async def __aenter__(self) -> Self:
+        self.committed = False
+        await self._begin()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        try:
+            if not self.committed:
+                await self.rollback()
+        finally:
+            await self._end()
+
+    async def emit(self, data: Event) -> CloudEvent:
+        """Wrap ``data`` as a CloudEvent from this service and record it for publication in this unit."""
+        event = CloudEvent(data=data, source=self.source)
+        await self._record(event)
+        self.emitted.append(event)
+        return event
+
+    async def commit(self) -> None:
+        await self._commit()
+        self.committed = True
+
+    @abc.abstractmethod
+    async def rollback(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _begin(self) -> None: ...
+
+    async def _end(self) -> None:
+        return None
+
+    @abc.abstractmethod
+    async def _commit(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _record(self, event: CloudEvent) -> None: ...
+
+
+class PostgresUnitOfWork(UnitOfWork):
+    """A transaction on a pooled connection (or, inside the consumer pipeline, a savepoint on its connection).
+
+    Subclasses create their repositories on ``self.conn`` in ``bind``.
+    """
+
+    def __init__(self, pool: asyncpg.Pool | None, *, schema: str, source: str,
+                 conn: asyncpg.Connection | None = None) -> None:
+        super().__init__(source)
+        if (pool is None) == (conn is None):
+            raise ValueError("a unit of work takes a pool (its own transaction) or a connection (a savepoint)")
+        self._pool = pool
+        self._given = conn
+        self.schema = schema
+        self.conn: asyncpg.Connection = conn  # type: ignore[assignment] (set in _begin when from the pool)
+        self._tx: asyncpg.transaction.Transaction | None = None
+
+    def bind(self, conn: asyncpg.Connection) -> None:
+        """Create the service's repositories on ``conn``; called at the start of each unit."""
+
+    async def _begin(self) -> None:
+        if self._given is None:
+            self.conn = await self._pool.acquire()
+        self._tx = self.conn.transaction()  # asyncpg makes it a savepoint inside an open transaction
+        await self._tx.start()
+        self.bind(self.conn)
+
+    async def _end(self) -> None:
+        if self._given is None and self.conn is not None:
+            await self._pool.release(self.conn)
+            self.conn = None  # type: ignore[assignment]
+
+    async def _commit(self) -> None:
+        await self._tx.commit()
+
+    async def rollback(self) -> None:
+        if self._tx is not None and not self.committed:
+            await self._tx.rollback()
+
+    async def _record(self, event: CloudEvent) -> None:
+        await outbox.add_event(self.conn, self.schema, event)
