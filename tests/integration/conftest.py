@@ -32,21 +32,34 @@ class Running:
     services: dict
 
 
+def _inspection():
+    from pathways_inspection.app import app
+    from pathways_inspection.bootstrap import service
+
+    return service, app
+
+
+def _referral():
+    from pathways_referral.app import app
+    from pathways_referral.bootstrap import service
+
+    return service, app
+
+
+def _notification():
+    from pathways_notification.app import app
+    from pathways_notification.bootstrap import service
+
+    return service, app
+
+
 @pytest.fixture(scope="session")
 async def running(infrastructure) -> AsyncIterator[Running]:
-    from pathways_inspection.app import app as inspection_app
-    from pathways_inspection.bootstrap import service as inspection
-    from pathways_notification.app import app as notification_app
-    from pathways_notification.bootstrap import service as notification
-    from pathways_referral.app import app as referral_app
-    from pathways_referral.bootstrap import service as referral
-
+    built = {"inspection": _inspection(), "referral": _referral(), "notification": _notification()}
     async with contextlib.AsyncExitStack() as stack:
-        for service in (inspection, referral, notification):
+        for service, _ in built.values():
             await stack.enter_async_context(service.running())
         clients = [await stack.enter_async_context(
             httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=f"http://{name}"))
-            for name, app in (("inspection", inspection_app), ("referral", referral_app),
-                              ("notification", notification_app))]
-        yield Running(*clients, services={"inspection": inspection, "referral": referral,
-                                          "notification": notification})
+            for name, (_, app) in built.items()]
+        yield Running(*clients, services={name: service for name, (service, _) in built.items()})
