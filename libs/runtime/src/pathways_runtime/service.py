@@ -86,6 +86,7 @@ class Service:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Open the database, migrate, start the broker, the relay and background tasks."""
+        self.settings.check_secrets()  # no secret, no start (outside development mode)
         start_span_export(self.tracer_provider, self.settings)
         self._pool = await db.create_pool(self.settings.database_url, self.settings.db_pool_max)
         tasks: list[asyncio.Task] = []
@@ -106,6 +107,11 @@ class Service:
 
     def app(self, *routers) -> FastAPI:
         setup_logging(self.settings)
+        # Refuse to build an app that would accept tokens signed with no secret, or a guessable one.
+        signing_secret = self.settings.signing_secret()
+        if self.settings.dev_mode:
+            log.warning("DEVELOPMENT MODE (PATHWAYS_DEV_MODE=1): %s. Never run real data like this.",
+                        _dev_mode_allowances(self.settings))
         AsyncPGInstrumentor().instrument(tracer_provider=self.tracer_provider)
         # Outgoing HTTP (webhooks, calls to other services) gets a client span and a traceparent header,
         # so a department's receiver can join the trace.
@@ -122,7 +128,8 @@ class Service:
         for router in routers:
             app.include_router(router)
         self._add_probes(app)
-        app.add_middleware(BearerAuthMiddleware, secret=self.settings.jwt_secret.get_secret_value())
+        app.add_middleware(BearerAuthMiddleware, secret=signing_secret,
+                           max_ttl_seconds=self.settings.token_max_ttl_seconds)
         FastAPIInstrumentor.instrument_app(app, tracer_provider=self.tracer_provider, excluded_urls="healthz,readyz")
         return app
 
@@ -154,3 +161,10 @@ class Service:
             return bool(await self.broker.ping(timeout=2))
         except Exception:  # noqa: BLE001
             return False
+
+
+def _dev_mode_allowances(settings: Settings) -> str:
+    missing = settings.missing_secrets()
+    if missing:
+        return f"{', '.join(missing)} unset, using this installation's generated or development values"
+    return "secrets are set, development allowances apply (e.g. local webhook receivers)"
