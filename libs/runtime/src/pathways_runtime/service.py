@@ -122,7 +122,9 @@ class Service:
             async with self.running():
                 yield
 
-        app = FastAPI(title=f"Pathways {self.name} service", description=self.description, lifespan=lifespan)
+        # max_body_size: a body over it gets 413 before it is read (a route may declare a larger one).
+        app = FastAPI(title=f"Pathways {self.name} service", description=self.description, lifespan=lifespan,
+                      max_body_size=self.settings.max_body_bytes)
         app.state.service = self
         add_error_handlers(app)
         for router in routers:
