@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from pathways_runtime import db
 from pathways_runtime.auth import BearerAuthMiddleware
 from pathways_runtime.broker import make_broker
 from pathways_runtime.consumer import EventConsumers, RetryPolicy
+from pathways_runtime.heartbeat import Heartbeats
 from pathways_runtime.http import add_error_handlers
 from pathways_runtime.outbox import OutboxRelay
 from pathways_runtime.settings import Settings
@@ -37,6 +40,7 @@ from pathways_runtime.uow import PostgresUnitOfWork
 
 log = logging.getLogger(__name__)
 BackgroundTask = Callable[["Service"], Awaitable[None]]
+RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)  # a crashed loop is restarted after these waits, the last repeated
 
 
 class Service:
@@ -58,7 +62,8 @@ class Service:
             session_timeout_ms=self.settings.consumer_session_timeout_ms,
         )
         self._pool: asyncpg.Pool | None = None
-        self._background: list[BackgroundTask] = []
+        self._background: list[tuple[BackgroundTask, float | None]] = []
+        self.heartbeats = Heartbeats(self.settings.heartbeat_seconds)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -78,10 +83,23 @@ class Service:
         """A unit of work inside a transaction someone else owns (the consumer pipeline's)."""
         return self.unit_of_work_class(None, schema=self.schema, source=self.source, conn=conn)
 
-    def background(self, task: BackgroundTask) -> BackgroundTask:
-        """Register a long-running task started with the service (e.g. a deadline sweeper)."""
-        self._background.append(task)
-        return task
+    def background(self, task: BackgroundTask | None = None, *, heartbeat_seconds: float | None = None):
+        """Register a long-running task started with the service (e.g. a deadline sweeper).
+
+        ``@service.background`` or ``@service.background(heartbeat_seconds=60)``; with the latter the task
+        must call ``svc.heartbeat(<its function's name>)`` at least that often, or ``/readyz`` says so.
+        Either way a task that ends with an error is reported by ``/readyz`` and restarted after a pause.
+        """
+
+        def register(fn: BackgroundTask) -> BackgroundTask:
+            self._background.append((fn, heartbeat_seconds))
+            return fn
+
+        return register if task is None else register(task)
+
+    def heartbeat(self, name: str) -> None:
+        """Loop ``name`` made a turn (see ``pathways_runtime.heartbeat``)."""
+        self.heartbeats.beat(name)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -94,8 +112,9 @@ class Service:
             await db.migrate(self._pool, self.schema, self.migrations)
             await self.broker.start()
             relay = OutboxRelay(self._pool, self.schema, self.broker, self.settings.outbox_poll_seconds)
-            tasks.append(asyncio.create_task(relay.run(), name=f"{self.name}-outbox-relay"))
-            tasks += [asyncio.create_task(t(self), name=t.__name__) for t in self._background]
+            loops = [("outbox-relay", relay.run, None)]
+            loops += [(fn.__name__, functools.partial(fn, self), every) for fn, every in self._background]
+            tasks += [asyncio.create_task(self._supervise(*loop), name=f"{self.name}-{loop[0]}") for loop in loops]
             yield
         finally:
             for task in tasks:
@@ -104,6 +123,34 @@ class Service:
             await self.broker.stop()
             await self._pool.close()
             self.tracer_provider.shutdown()
+
+    async def _supervise(self, name: str, run: Callable[[], Awaitable[None]], heartbeat_seconds: float | None) -> None:
+        """Run a long-running loop; when it fails, report it stopped (``/readyz``), wait, and start it again.
+
+        A loop that lost its database connection (PostgreSQL restarted) thus comes back by itself.
+        """
+        failures = 0
+        while True:
+            if heartbeat_seconds is not None:
+                self.heartbeats.expect(name, heartbeat_seconds)
+            else:
+                self.heartbeats.forget(name)
+            started = time.monotonic()
+            try:
+                await run()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 (reported, and the loop restarted)
+                failures = 1 if time.monotonic() - started > RESTART_DELAYS[-1] else failures + 1
+                delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS)) - 1]
+                self.heartbeats.stopped(name, repr(exc)[:300])
+                log.exception("%s stopped; restarting in %.0f s", name, delay,
+                              extra={"loop": name, "error": repr(exc), "attempt": failures})
+                await asyncio.sleep(delay)
+                continue
+            self.heartbeats.forget(name)  # finished its work on purpose
+            log.info("%s finished", name, extra={"loop": name})
+            return
 
     def app(self, *routers) -> FastAPI:
         setup_logging(self.settings)
@@ -140,11 +187,18 @@ class Service:
         async def healthz() -> dict:
             return {"status": "ok", "service": self.name}
 
-        @app.get("/readyz", tags=["ops"], summary="Readiness: the database and the broker are reachable.")
+        @app.get("/readyz", tags=["ops"],
+                 summary="Readiness: the service can do its work (database reachable, every loop beating).",
+                 description="503 when the database is unreachable or a long-running loop (relay, consumer, "
+                             "background task) stopped or missed its heartbeat, named under `overdue`. The "
+                             "broker alone being down is reported but is no reason to stop sending requests: "
+                             "work is kept in the outbox until it is back.")
         async def readyz() -> Response:
             checks = {"database": await self._database_ok(), "broker": await self._broker_ok()}
-            status = 200 if all(checks.values()) else 503
-            return JSONResponse({"ready": status == 200, "checks": checks}, status_code=status)
+            overdue = self.heartbeats.overdue()
+            ready = checks["database"] and not overdue
+            return JSONResponse({"ready": ready, "checks": checks, "overdue": overdue},
+                                status_code=200 if ready else 503)
 
         @app.get("/asyncapi.json", tags=["docs"], summary="The AsyncAPI 3 document of this service.")
         async def asyncapi() -> dict:

@@ -36,7 +36,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     # Fields (attribute names) that must hold a value before the service starts, outside development mode.
-    # A service's settings subclass adds its own, e.g. ``required_secrets = Settings.required_secrets + ("field_key",)``.
+    # A service's settings subclass adds its own:
+    # ``required_secrets = Settings.required_secrets + ("field_key",)``.
     required_secrets: ClassVar[tuple[str, ...]] = ("jwt_secret",)
 
     service_name: str = Field("pathways", validation_alias="OTEL_SERVICE_NAME")
@@ -65,6 +66,8 @@ class Settings(BaseSettings):
     # request timeout; on Apache Kafka these are ordinary values.
     consumer_session_timeout_ms: int = Field(10_000, validation_alias="PATHWAYS_CONSUMER_SESSION_TIMEOUT_MS")
     outbox_poll_seconds: float = Field(2.0, validation_alias="PATHWAYS_OUTBOX_POLL_SECONDS")
+    # A loop that beats by name without saying how often is expected at least this often (see heartbeat.py).
+    heartbeat_seconds: float = Field(60.0, gt=0, validation_alias="PATHWAYS_HEARTBEAT_SECONDS")
 
     def missing_secrets(self) -> list[str]:
         """The environment variables of the required secrets that are unset (or empty)."""
