@@ -63,7 +63,7 @@ async def test_readyz_names_a_loop_that_stopped_beating_or_keeps_failing_and_rec
             await asyncio.sleep(0.1)
 
     app = service.app()
-    async with service.running(), httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://probe") as http:
+    async with service.running(), httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://p") as http:
         async def both_overdue():
             response = await _readyz(http)
             overdue = response.json().get("overdue", {})
@@ -88,8 +88,8 @@ async def test_readyz_names_a_loop_that_stopped_beating_or_keeps_failing_and_rec
 async def test_readyz_stays_ready_while_the_broker_is_down_and_work_goes_to_the_outbox(infrastructure, tmp_path):
     with EmbeddedKafka(log_dir=tmp_path) as broker:
         service = _probe_service("tests-ready-outage", tmp_path, broker.bootstrap_servers)
-        app = service.app()
-        async with service.running(), httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://p") as http:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(service.app()), base_url="http://p")
+        async with service.running(), client as http:
             await eventually(lambda: _is_ready(http), timeout=30)
             broker.pause()
             try:

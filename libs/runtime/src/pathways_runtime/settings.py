@@ -84,8 +84,8 @@ class Settings(BaseSettings):
         missing = self.missing_secrets()
         if missing and not self.dev_mode:
             raise MissingSecrets(
-                f"{self.service_name}: {', '.join(missing)} not set. Set them (32+ random bytes each; see README "
-                "'Tokens and secrets'), or set PATHWAYS_DEV_MODE=1 on a development machine.")
+                f"{self.service_name} will not start without {', '.join(missing)}: set each (README 'Tokens and "
+                "secrets' says how to make one), or PATHWAYS_DEV_MODE=1 on a development machine.")
         secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
         if secret and len(secret.encode()) < MIN_JWT_SECRET_BYTES and not self.dev_mode:
             raise MissingSecrets(f"PATHWAYS_JWT_SECRET is shorter than {MIN_JWT_SECRET_BYTES} bytes")
