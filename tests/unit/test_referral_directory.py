@@ -31,7 +31,7 @@ def test_every_kind_the_default_policy_routes_to_is_in_the_seed() -> None:
 
 def test_the_seed_is_hsds_shaped() -> None:
     org = SEED.get("riverbend-survivor-advocacy")
-    assert org is not None and org.services and org.email and org.url and org.hours
+    assert org is not None and org.services and org.email and org.website and org.hours
 
 
 def test_an_agency_speaking_the_language_is_preferred_over_a_faster_one() -> None:
