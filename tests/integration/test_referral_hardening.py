@@ -203,3 +203,21 @@ async def test_the_readme_walk_through_wage_theft_case_reaches_a_labor_referral(
     assert by_kind == {"victim_services": "metro-survivor-advocacy", "labor_standards": "metro-labor-standards"}
     assert not [t for t in case["timeline"] if t["what"].startswith("coordinator alert")]
     assert not await events_of(infrastructure.kafka, "referral.unplaced", case_id=case["id"])
+
+
+async def test_a_departments_status_feed_comes_a_page_at_a_time_with_a_next_link(running):
+    department = f"dept-{uuid.uuid4().hex[:8]}"
+    flags = [red_flag(["labor"]).model_copy(update={"departments": [department]}) for _ in range(3)]
+    for flag in flags:
+        await publish(running, flag)
+    mine = bearer(Role.DEPARTMENT, department)
+
+    async def all_three():
+        rows = (await running.referral.get("/status/red-flags", headers=mine, params={"limit": 3})).json()
+        return rows if len(rows) == 3 else None
+
+    await eventually(all_three)
+    first = await running.referral.get("/status/red-flags", headers=mine, params={"limit": 2})
+    rest = await running.referral.get(next_url(first), headers=mine)
+    assert len(first.json()) == 2 and len(rest.json()) == 1 and next_url(rest) is None
+    assert {r["red_flag_id"] for r in first.json() + rest.json()} == {str(f.red_flag_id) for f in flags}

@@ -214,8 +214,9 @@ class ReferralRepository:
                                      f" engaged_at, closed_at, status_reason, outcome from {SCHEMA}.referrals")
         return [dict(r) for r in rows]
 
-    async def status_feed(self, department: str, establishment_id: str | None) -> list[dict]:
-        """Per red flag the department contributed to: has the case been referred, accepted, engaged."""
+    async def status_feed(self, department: str, establishment_id: str | None, *, after: After | None = None,
+                          limit: int = 100) -> list[dict]:
+        """Per red flag the department contributed to, newest first: has the case been referred, accepted, engaged."""
         rows = await self.conn.fetch(
             f"select f.red_flag_id, f.level, f.received_at, c.establishment_id, c.status as case_status,"
             f" exists (select 1 from {SCHEMA}.referrals r where r.case_id = c.id) as referred,"
@@ -225,7 +226,9 @@ class ReferralRepository:
             f"   as help_engaged"
             f" from {SCHEMA}.case_red_flags f join {SCHEMA}.cases c on c.id = f.case_id"
             " where f.payload -> 'departments' ? $1 and ($2::text is null or c.establishment_id = $2)"
-            " order by f.received_at desc limit 500", department, establishment_id)
+            " and ($3::timestamptz is null or (f.received_at, f.red_flag_id) < ($3, $4::uuid))"
+            " order by f.received_at desc, f.red_flag_id desc limit $5",
+            department, establishment_id, after.at if after else None, after.id if after else None, limit)
         return [dict(r) for r in rows]
 
 

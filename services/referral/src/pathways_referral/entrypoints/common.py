@@ -60,10 +60,11 @@ def link_next(request: Request, response: Response, cursor: str | None) -> None:
         response.headers["X-Next-Cursor"] = cursor
 
 
-def keyset_page(request: Request, response: Response, rows: list[dict], limit: int, time_key: str) -> list[dict]:
+def keyset_page(request: Request, response: Response, rows: list[dict], limit: int, time_key: str,
+                id_key: str = "id") -> list[dict]:
     """The first ``limit`` of ``limit + 1`` rows fetched; a next link when the extra row shows there are more."""
     page = rows[:limit]
     if len(rows) > limit:
         last = page[-1]
-        link_next(request, response, encode_after(last[time_key], last["id"]))
+        link_next(request, response, encode_after(last[time_key], last[id_key]))
     return page

@@ -104,11 +104,16 @@ async def fail(referral_id: uuid.UUID, uow: UnitOfWork, body: Reason | None = Bo
 
 
 @router.get("/status/red-flags", tags=["status"],
-            summary="For a department: its red flags, and whether each was referred, accepted, help engaged.")
-async def red_flag_status(uow: UnitOfWork, establishment_id: Annotated[Text | None, Query(max_length=200)] = None,
+            summary="For a department: its red flags, newest first, and whether each was referred, accepted, "
+                    "help engaged; the next page in the Link header.")
+async def red_flag_status(request: Request, response: Response, uow: UnitOfWork,
+                          establishment_id: Annotated[Text | None, Query(max_length=200)] = None,
+                          cursor: Cursor = None, limit: Limit = DEFAULT_PAGE,
                           who: Principal = require(Role.DEPARTMENT)) -> list[dict]:
+    after = decode_after(cursor)
     async with uow:
-        return await uow.referrals.status_feed(who.org, establishment_id)
+        rows = await uow.referrals.status_feed(who.org, establishment_id, after=after, limit=limit + 1)
+    return keyset_page(request, response, rows, limit, "received_at", "red_flag_id")
 
 
 @router.get("/reports/closed-loop", tags=["status"],
