@@ -436,3 +436,18 @@ async def test_an_agency_added_before_first_use_keeps_the_sample_out(uow):
     await directory.handle_add_agency(AddAgency(agency=NEW), uow)
     assert RIVERBEND in uow.agencies.docs, "seeded first, then added"
     assert {a.id for a in await directory.list_agencies(uow)} >= {NEW.id, RIVERBEND}
+
+
+async def test_the_sweeper_takes_a_fresh_unit_of_work_for_each_expiry(uow):
+    await open_case(uow)
+    await open_case(uow, flag(establishment_id="est-2"))
+    uow.advance(days=4)
+    units = []
+
+    def new_uow():
+        units.append(object())
+        return uow
+
+    expired = await closed_loop.expire_due(new_uow)
+    assert expired == 4 and uow.commits >= 2 + 4
+    assert len(units) >= 1 + expired, "one unit to look up, then one per referral"
