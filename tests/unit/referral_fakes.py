@@ -263,7 +263,8 @@ class FakeAudit:
 class FakeReferralUnitOfWork(FakeUnitOfWork):
     def __init__(self, settings: ReferralSettings | None = None) -> None:
         super().__init__("/pathways/referral")
-        self.settings = settings or ReferralSettings()
+        # Defaults, not the environment's: a developer's PATHWAYS_REFERRAL_* must not change a unit test.
+        self.settings = settings or ReferralSettings.model_construct()
         self.clock = START
         self.cases = FakeCases(self)
         self.referrals = FakeReferrals(self.cases)

@@ -451,3 +451,15 @@ async def test_the_sweeper_takes_a_fresh_unit_of_work_for_each_expiry(uow):
     expired = await closed_loop.expire_due(new_uow)
     assert expired == 4 and uow.commits >= 2 + 4
     assert len(units) >= 1 + expired, "one unit to look up, then one per referral"
+
+
+async def test_a_failure_needs_a_reason_closes_the_referral_and_is_not_offered_on(uow):
+    case_id = await open_case(uow)
+    referral_id = by_kind(uow, case_id)["victim_services"]["id"]
+    await act(uow, referral_id, Action.ACCEPT, RIVERBEND)
+    with pytest.raises(InvalidCommand) as missing:
+        await act(uow, referral_id, Action.FAIL, RIVERBEND)
+    assert [p.loc for p in missing.value.problems] == [("body", "reason")]
+    assert (await act(uow, referral_id, Action.FAIL, RIVERBEND, reason="lost contact")).status.value == "failed"
+    assert [e.status.value for e in uow.events(ReferralClosed)] == ["failed"]
+    assert "victim_services" not in by_kind(uow, case_id), "help was accepted, then failed: no automatic re-offer"
