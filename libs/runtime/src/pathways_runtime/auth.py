@@ -31,6 +31,7 @@ class Role(StrEnum):
     AGENCY = "agency"  # a victim-service agency or department receiving referrals
     DEPARTMENT = "department"  # a department reading its own feeds and managing subscriptions
     OPS = "ops"  # operations: dead letters, replays, metrics
+    PRIVACY = "privacy_officer"  # reads the release audit of person data (who read what, when, under which consent)
 
 
 @dataclass(frozen=True)
