@@ -53,6 +53,14 @@ def test_a_service_names_every_secret_it_needs():
     ReferralLike(_env_file=None, PATHWAYS_JWT_SECRET=SECRET, PATHWAYS_FIELD_KEY="k:AAAA").check_secrets()
 
 
+def test_the_referral_service_does_not_start_without_its_field_key_outside_development_mode():
+    from pathways_referral.bootstrap import bootstrap
+    from pathways_referral.settings import ReferralSettings
+
+    with pytest.raises(MissingSecrets, match="PATHWAYS_FIELD_KEY"):
+        bootstrap(ReferralSettings(_env_file=None, PATHWAYS_JWT_SECRET=SECRET)).app()
+
+
 def test_a_short_jwt_secret_is_refused_outside_development_mode():
     with pytest.raises(MissingSecrets, match="shorter"):
         Settings(_env_file=None, PATHWAYS_JWT_SECRET="short").check_secrets()

@@ -7,7 +7,7 @@ the service with its own settings, or changes the running service's settings obj
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
@@ -21,6 +21,8 @@ MIN_SWEEP_SECONDS = 0.1  # a lower value would keep a core busy asking the datab
 
 class ReferralSettings(Settings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # People's details are sealed with the field key: outside development mode, no key, no start.
+    required_secrets: ClassVar[tuple[str, ...]] = (*Settings.required_secrets, "field_key")
 
     service_name: str = Field("referral", validation_alias="OTEL_SERVICE_NAME")
     sweep_seconds: float = Field(30.0, validation_alias="PATHWAYS_REFERRAL_SWEEP_SECONDS",
@@ -32,7 +34,7 @@ class ReferralSettings(Settings):
         DEFAULT_IMMINENT_DANGER_RULES, validation_alias="PATHWAYS_REFERRAL_IMMINENT_DANGER_RULES",
         description="Screening hard rules (comma-separated) meaning someone may be in danger now.")
     field_key: SecretStr | None = Field(None, validation_alias="PATHWAYS_FIELD_KEY",
-                                        description="<key id>:<base64 of 32 bytes>; unset: the public dev key.")
+                                        description="<key id>:<base64 of 32 bytes>; required outside development mode.")
     field_keys_retired: str = Field("", validation_alias="PATHWAYS_FIELD_KEYS_RETIRED",
                                     description="Comma-separated retired keys, for decryption only.")
 
