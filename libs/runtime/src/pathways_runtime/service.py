@@ -25,7 +25,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
 from pathways_contracts import Event
-from pathways_runtime import db
+from pathways_runtime import db, metrics
 from pathways_runtime.auth import BearerAuthMiddleware
 from pathways_runtime.broker import make_broker
 from pathways_runtime.consumer import EventConsumers, RetryPolicy
@@ -123,6 +123,7 @@ class Service:
             app.include_router(router)
         self._add_probes(app)
         app.add_middleware(BearerAuthMiddleware, secret=self.settings.jwt_secret.get_secret_value())
+        app.add_middleware(metrics.HttpMetricsMiddleware)  # outermost: refused requests are counted too
         FastAPIInstrumentor.instrument_app(app, tracer_provider=self.tracer_provider, excluded_urls="healthz,readyz")
         return app
 
@@ -136,6 +137,11 @@ class Service:
             checks = {"database": await self._database_ok(), "broker": await self._broker_ok()}
             status = 200 if all(checks.values()) else 503
             return JSONResponse({"ready": status == 200, "checks": checks}, status_code=status)
+
+        @app.get("/metrics", tags=["ops"], summary="Prometheus metrics (text exposition format).")
+        async def prometheus_metrics() -> Response:
+            body, content_type = await metrics.exposition(self)
+            return Response(body, media_type=content_type)
 
         @app.get("/asyncapi.json", tags=["docs"], summary="The AsyncAPI 3 document of this service.")
         async def asyncapi() -> dict:
