@@ -346,9 +346,9 @@ async def test_every_service_serves_metrics_and_its_families_move_after_a_scenar
             "inspection published": ("inspection", "pathways_events_published_total", {"topic": "inspection.completed"}),
             "inspection batches": ("inspection", "pathways_batch_size_count", {"stage": "outbox_relay"}),
             "referral consumed": ("referral", "pathways_events_consumed_total",
-                                  {"topic": "inspection.completed", "outcome": "processed"}),
+                                  {"topic": "redflag.raised", "outcome": "processed"}),
             "referral handler time": ("referral", "pathways_event_handler_duration_seconds_count",
-                                      {"topic": "inspection.completed"}),
+                                      {"topic": "redflag.raised"}),
             "referral published": ("referral", "pathways_events_published_total", {"topic": "case.opened"}),
             "notification consumed": ("notification", "pathways_events_consumed_total", {"outcome": "processed"}),
             "webhook delivered": ("notification", "pathways_webhook_deliveries_total", {"outcome": "delivered"}),
@@ -369,7 +369,7 @@ async def test_every_service_serves_metrics_and_its_families_move_after_a_scenar
         assert ("pathways_outbox_backlog", frozenset({("schema", name)})) in after[name]
         assert ("pathways_outbox_oldest_unsent_age_seconds", frozenset({("schema", name)})) in after[name]
     lag = {dict(ls)["consumer_group"] for (n, ls) in after["referral"] if n == "pathways_consumer_lag_records"}
-    assert "referral.inspection.completed" in lag
+    assert "referral.redflag.raised" in lag
     assert all("partition" in dict(ls) for (n, ls) in after["notification"] if n == "pathways_consumer_lag_records")
     # No ids as labels: neither a route's id nor an event's.
     text = json.dumps([sorted(ls) for (_, ls) in after["inspection"]])

@@ -55,3 +55,15 @@ async def test_http_requests_are_labelled_by_route_template_not_by_the_id_in_the
     assert REGISTRY.get_sample_value("http_server_requests_total", unmatched) >= 1
     exposed = metrics.generate_latest(REGISTRY).decode()
     assert "abc-123" not in exposed and "xyz" not in exposed
+
+
+def test_consumer_lag_is_measured_for_each_group_on_the_topics_it_subscribed():
+    from types import SimpleNamespace
+
+    from faststream.kafka import KafkaBroker
+
+    broker = KafkaBroker()
+    broker.subscriber("redflag.raised", group_id="referral.redflag.raised")(lambda body: None)
+    broker.subscriber("a.one", "a.two", group_id="notification")(lambda body: None)
+    assert metrics.subscriptions(SimpleNamespace(broker=broker)) == {
+        "referral.redflag.raised": ["redflag.raised"], "notification": ["a.one", "a.two"]}

@@ -135,7 +135,7 @@ def subscriptions(service: Service) -> dict[str, list[str]]:
     for sub in service.broker.subscribers:
         group = getattr(sub, "group_id", None)
         if group:
-            groups.setdefault(group, []).extend(getattr(sub, "topics", ()) or ())
+            groups.setdefault(group, []).extend(getattr(sub, "topic_names", ()) or ())
     return groups
 
 
