@@ -62,7 +62,8 @@ async def system(infrastructure, tmp_path_factory) -> AsyncIterator[ConsoleSyste
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers, "DATABASE_URL": database_url,
             "PATHWAYS_TRACE_DIR": str(state / "traces"), "INSPECTION_PORT": str(free_port()),
             "REFERRAL_PORT": str(free_port()), "NOTIFICATION_PORT": str(free_port()), "OPS_PORT": str(free_port()),
-            "PATHWAYS_OPS_SAMPLE_SECONDS": "1", "PATHWAYS_DELIVERY_BASE_SECONDS": "0.2"}
+            "PATHWAYS_OPS_SAMPLE_SECONDS": "1", "PATHWAYS_DELIVERY_BASE_SECONDS": "0.2",
+            "PATHWAYS_DELIVERY_CAP_SECONDS": "0.5", "PATHWAYS_DELIVERY_MAX_ATTEMPTS": "2"}
         started = stack.start_services(env, state)
         started += stack.start_services(stack.console_env(env, started), state, [stack.console(env)])
         try:
@@ -285,6 +286,51 @@ async def test_a_discard_needs_a_confirmation_and_hides_the_record(system, page)
     assert await page.locator("tr.dead-letter", has_text=marker).locator(".pill").first.inner_text() == "discarded"
 
 
+# --- deliveries ------------------------------------------------------------------------------------
+
+async def test_a_stuck_delivery_is_found_with_its_reason_and_replayed(system, page, receiver):
+    receiver.status = 500  # the department's receiver is broken: two attempts, then the delivery is parked
+    est = f"est-{uuid.uuid4().hex[:8]}"
+    inspector = bearer(Role.INSPECTOR, "health-department")
+    async with httpx.AsyncClient(timeout=10) as http:
+        sub = await http.post(f"{system.urls['notification']}/subscriptions",
+                              headers=bearer(Role.DEPARTMENT, "housing"),
+                              json={"department": "housing", "role": "housing", "event_types": ["inspection.completed"],
+                                    "url": receiver.url + "/broken"})
+        assert sub.status_code == 201, sub.text
+        assert (await http.post(f"{system.urls['inspection']}/establishments", headers=inspector, json={
+            "id": est, "license_number": f"LIC-{est}", "name": "Corner Market", "license_type": "food",
+            "license_status": "active", "jurisdiction": "metro-county"})).status_code == 201
+        assert (await http.post(f"{system.urls['inspection']}/inspections", headers=inspector, json={
+            "establishment_id": est, "program": "food_establishment", "reason": "routine",
+            "inspected_on": "2026-11-05", "result": "pass", "indicator_codes": []})).status_code == 201
+
+        async def parked():
+            answer = await http.get(f"{system.urls['notification']}/deliveries", headers=bearer(Role.OPS, "ops"),
+                                    params={"status": "parked", "subscription_id": sub.json()["id"]})
+            return answer.json()
+
+        [delivery] = await eventually(parked, timeout=60)
+
+    await sign_in(page, system)
+    await page.goto(system.console + "/deliveries")
+    row = page.locator(f"tr.delivery[data-delivery-id='{delivery['id']}']")
+    text = await row.inner_text()
+    assert "HTTP 500" in text and "housing" in text  # the reason, the department, without a terminal
+    await screenshot(page, "deliveries")
+    receiver.status = 204  # the department fixed its receiver
+    await row.locator("input[name=why]").fill("housing receiver is back")
+    await row.locator("button", has_text="Replay").click()
+    await page.wait_for_url("**/deliveries")
+
+    async def delivered():
+        return [r for r in receiver.received if r.json()["subject"] == est]
+
+    await eventually(delivered, timeout=60)
+    await page.goto(system.console + "/audit")
+    assert "delivery.replay" in await page.locator("tr.audit").first.inner_text()
+
+
 # --- traces and flow ------------------------------------------------------------------------------
 
 async def test_a_case_is_searched_and_its_trace_shown_across_the_three_services(system, page, receiver):
@@ -310,6 +356,8 @@ async def test_a_case_is_searched_and_its_trace_shown_across_the_three_services(
     flow = " ".join(await page.locator("tr.flow-event").all_inner_texts())
     assert "inspection.completed" in flow and "redflag.raised" in flow
     await screenshot(page, "flow")
+    await page.goto(system.console + "/")  # the overview, now that events have flowed (for the README)
+    await screenshot(page, "overview-busy")
 
 
 # --- metrics ---------------------------------------------------------------------------------------

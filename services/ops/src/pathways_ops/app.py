@@ -249,9 +249,10 @@ def _pages(app: FastAPI) -> None:  # noqa: C901 (one place lists every page)
         return RedirectResponse("/deliveries", 303)
 
     @app.get("/traces", response_class=HTMLResponse)
-    async def traces(request: Request, who: Operator, q: str = "") -> Response:
-        found = sources.traces(request.app.state.settings, q.strip()) if q.strip() else []
-        return templates.TemplateResponse(request, "traces.html", {"who": who, "q": q, "traces": found})
+    async def traces(request: Request, who: Operator, q: str = Query("", max_length=200), db: bool = False,
+                     ) -> Response:
+        found = sources.traces(request.app.state.settings, q.strip(), with_database=db) if q.strip() else []
+        return templates.TemplateResponse(request, "traces.html", {"who": who, "q": q, "db": db, "traces": found})
 
     @app.get("/flow", response_class=HTMLResponse)
     async def flow(request: Request, who: Operator, id: str = Query("", max_length=200)) -> Response:

@@ -183,7 +183,8 @@ class Trace:
     started: datetime
 
 
-def traces(settings: Settings, needle: str) -> list[Trace]:
+def traces(settings: Settings, needle: str, *, with_database: bool = False) -> list[Trace]:
+    """The traces that mention ``needle``, as timelines; database calls only when asked (they are most rows)."""
     spans = ops.load_spans(settings.trace_dir)
     result = []
     for trace_id in ops.find_traces(spans, needle):
@@ -197,10 +198,11 @@ def traces(settings: Settings, needle: str) -> list[Trace]:
             queued = None
             if span["kind"] == "CONSUMER" and parent is not None and parent["kind"] == "PRODUCER":
                 queued = (span["start"] - parent["end"]) / 1e6
-            rows.append(SpanRow(depth, span["service"] or "?", span["name"], span["kind"], span["status"],
-                                (span["start"] - t0) / 1e6, (span["end"] - span["start"]) / 1e6,
-                                100 * (span["start"] - t0) / total,
-                                max(100 * (span["end"] - span["start"]) / total, 0.3), queued))
+            if with_database or "db.system" not in span["attributes"]:
+                rows.append(SpanRow(depth, span["service"] or "?", span["name"], span["kind"], span["status"],
+                                    (span["start"] - t0) / 1e6, (span["end"] - span["start"]) / 1e6,
+                                    100 * (span["start"] - t0) / total,
+                                    max(100 * (span["end"] - span["start"]) / total, 0.3), queued))
             for child in children.get(span["span_id"], []):
                 walk(child, depth + 1, span)
 
