@@ -104,9 +104,9 @@ async def sign_in(page, system: ConsoleSystem, role: Role = Role.OPS, org: str =
     await page.click("button[type=submit]")
 
 
-async def screenshot(page, name: str) -> None:
+async def screenshot(page, name: str, *, full_page: bool = True) -> None:
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=ARTEFACTS / f"{name}.png", full_page=True)
+    await page.screenshot(path=ARTEFACTS / f"{name}.png", full_page=full_page)
 
 
 async def reload_until(page, probe, timeout: float = 60):
@@ -229,6 +229,8 @@ async def test_a_parked_dead_letter_is_found_replayed_and_seen_processed(system,
         await conn.close()
 
     await sign_in(page, system)
+    await page.wait_for_selector("#open-dead-letters")
+    assert int(await page.inner_text("#open-dead-letters")) >= 1  # the overview says someone must look
     await page.goto(system.console + "/dead-letters?topic=inspection.completed")
     row = page.locator(f"tr.dead-letter[data-subject='{est}']")
     assert await row.locator(".pill").first.inner_text() == "parked"
@@ -348,6 +350,7 @@ async def test_a_case_is_searched_and_its_trace_shown_across_the_three_services(
     trace = page.locator("section.trace").first
     assert await trace.locator("tr.span[data-service=notification]").count() >= 1
     await screenshot(page, "trace")
+    await screenshot(page, "trace-viewport", full_page=False)  # the README's, as docs/ops-trace.png
 
     await page.goto(f"{system.console}/flow?id={case_id}")
     flow = await page.locator("tr.flow-event").all_inner_texts()
@@ -358,6 +361,7 @@ async def test_a_case_is_searched_and_its_trace_shown_across_the_three_services(
     await screenshot(page, "flow")
     await page.goto(system.console + "/")  # the overview, now that events have flowed (for the README)
     await screenshot(page, "overview-busy")
+    await screenshot(page, "overview-viewport", full_page=False)  # the README's, as docs/ops-overview.png
 
 
 # --- metrics ---------------------------------------------------------------------------------------

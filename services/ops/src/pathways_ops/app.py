@@ -149,8 +149,14 @@ def _pages(app: FastAPI) -> None:  # noqa: C901 (one place lists every page)
         history: History = request.app.state.history
         now = observations(statuses)
         parked = await _deliveries(request, "parked")
+        try:
+            open_letters: list | None = [d for d in await _dead_letters(request) if d.state == "parked"]
+        except Exception:  # noqa: BLE001 (the broker being down is shown on the page, not a 500)
+            log.warning("overview: dead letters not read", exc_info=True)
+            open_letters = None
         return templates.TemplateResponse(request, "overview.html", {
             "who": who, "statuses": statuses, "now": now, "history": history, "parked": parked,
+            "open_letters": open_letters,
             "sample_seconds": settings.sample_seconds,
             "keys": lambda prefix: sorted(k.split(":", 1)[1] for k in now if k.startswith(prefix + ":"))})
 
