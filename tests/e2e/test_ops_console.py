@@ -288,6 +288,42 @@ async def test_a_discard_needs_a_confirmation_and_hides_the_record(system, page)
     assert await page.locator("tr.dead-letter", has_text=marker).locator(".pill").first.inner_text() == "discarded"
 
 
+async def test_replay_matching_a_filter_sends_each_open_record_once(system, page):
+    # Two records no consumer can read, on a topic the notification service reads: parked as invalid events.
+    markers = [f"junk-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    producer = AIOKafkaProducer(bootstrap_servers=system.kafka)
+    await producer.start()
+    try:
+        for marker in markers:
+            await producer.send_and_wait("case.closed", marker.encode(), key=marker.encode())
+    finally:
+        await producer.stop()
+
+    async def parked(copies: int):
+        records = await read_all(system.kafka, "case.closed.dlq")
+        return all(sum(r.value == m.encode() for r in records) >= copies for m in markers)
+
+    await eventually(lambda: parked(1), timeout=60)
+    await sign_in(page, system)
+    await page.goto(system.console + "/dead-letters?topic=case.closed&reason_class=invalid_event")
+    await page.fill("#replay-matching input[name=why]", "checking the new decoder")
+    await page.click("#replay-matching button")
+    await page.wait_for_url("**/dead-letters?topic=case.closed")
+    # Replayed, they are still not events: parked again, as new records. The originals say replayed.
+    await eventually(lambda: parked(2), timeout=60)
+    await page.reload()
+    for marker in markers:
+        states = await page.locator("tr.dead-letter", has_text=marker).locator(".pill.parked, .pill.replayed").all_inner_texts()
+        assert sorted(states) == ["parked", "replayed"], (marker, states)
+    # A second replay of the same filter sends only the records parked since, never the replayed ones again.
+    await page.fill("#replay-matching input[name=why]", "once more")
+    await page.click("#replay-matching button")
+    await page.wait_for_url("**/dead-letters?topic=case.closed")
+    await page.goto(system.console + "/audit")
+    latest = await page.locator("tr.audit").first.inner_text()
+    assert "dead_letter.replay_matching" in latest and "replayed 2" in latest and "once more" in latest
+
+
 # --- deliveries ------------------------------------------------------------------------------------
 
 async def test_a_stuck_delivery_is_found_with_its_reason_and_replayed(system, page, receiver):

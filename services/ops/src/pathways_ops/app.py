@@ -240,8 +240,26 @@ def _pages(app: FastAPI) -> None:  # noqa: C901 (one place lists every page)
             for d in (parked + failing)[:50]:
                 answer = await http.get(f"/deliveries/{d['id']}/attempts")
                 d["attempt_list"] = answer.json() if answer.status_code == 200 else []
-        return templates.TemplateResponse(request, "deliveries.html", {"who": who, "parked": parked,
-                                                                       "failing": failing})
+        subscriptions: dict[str, dict] = {}
+        for d in parked + failing:
+            sub = subscriptions.setdefault(d["subscription_id"], {"id": d["subscription_id"], "parked": 0, "failing": 0,
+                                                                 "department": d["department"], "channel": d["channel"]})
+            sub["parked" if d["status"] == "parked" else "failing"] += 1
+        return templates.TemplateResponse(request, "deliveries.html", {
+            "who": who, "parked": parked, "failing": failing, "subscriptions": list(subscriptions.values())})
+
+    @app.post("/deliveries/replay-subscription")
+    async def replay_subscription(request: Request, who: Operator, subscription_id: Annotated[str, Form(min_length=1)],
+                                  why: Why) -> Response:
+        async with _notification(request) as http:
+            answer = await http.post("/deliveries/replay", params={"subscription_id": subscription_id})
+        replayed = answer.json().get("replayed", []) if answer.status_code == 200 else []
+        await AuditRepository(request.app.state.pool).record(
+            who.subject, "delivery.replay_subscription", {"subscription_id": subscription_id}, why,
+            f"HTTP {answer.status_code}, replayed {len(replayed)}")
+        if answer.status_code >= 400:
+            raise HTTPException(answer.status_code, answer.json().get("detail", answer.text))
+        return RedirectResponse("/deliveries", 303)
 
     @app.post("/deliveries/{delivery_id}/replay")
     async def replay_delivery(request: Request, who: Operator, delivery_id: str, why: Why) -> Response:
