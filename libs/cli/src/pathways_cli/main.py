@@ -51,6 +51,7 @@ def run() -> None:
             "KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database, "PATHWAYS_TRACE_DIR": trace_dir,
             "PATHWAYS_STATE_DIR": str(STATE_DIR.resolve())}
         started = stack.start_services(env, STATE_DIR)
+        started += stack.start_services(stack.console_env(env, started), STATE_DIR, [stack.console(env)])
         try:
             with console.status("waiting for the services to be ready"):
                 stack.wait_ready(started)
@@ -86,6 +87,7 @@ def _welcome(settings: Settings) -> None:
     for svc in stack.services():
         table.add_row(svc.name, svc.url, f"{svc.url}/docs")
     console.print(table)
+    console.print(f"Ops console: [bold]{stack.console().url}[/]  (sign in with OPS_TOKEN)")
     console.print(f"Development tokens: [bold]source {token_file}[/]  (or `pathways tokens`)")
     console.print("Try it: [bold]make demo[/] in another terminal, or the curl walk-through in README.md")
     console.print(f"Logs: {STATE_DIR}/logs/   Traces: `pathways trace ID`   Ctrl-C stops everything.")

@@ -43,6 +43,16 @@ def services(env: Mapping[str, str] = os.environ) -> list[ServiceProcess]:
     ]
 
 
+def console(env: Mapping[str, str] = os.environ) -> ServiceProcess:
+    """The ops console (its own process, reading the three services over HTTP)."""
+    return ServiceProcess("ops", "pathways_ops", int(env.get("OPS_PORT", 8004)))
+
+
+def console_env(env: Mapping[str, str], started: list[tuple[ServiceProcess, subprocess.Popen]]) -> dict[str, str]:
+    """``env`` plus where the console finds each service it watches."""
+    return dict(env) | {f"PATHWAYS_{svc.name.upper()}_URL": svc.url for svc, _ in started}
+
+
 DEV_IDENTITIES = {
     "INSPECTOR_TOKEN": (Role.INSPECTOR, "health-department"),
     "LABOR_INSPECTOR_TOKEN": (Role.INSPECTOR, "labor-standards"),
@@ -116,10 +126,11 @@ def prepare_topics(kafka: str, replication: int = 1) -> list[str]:
     return asyncio.run(go())
 
 
-def start_services(env: dict[str, str], state_dir: Path) -> list[tuple[ServiceProcess, subprocess.Popen]]:
+def start_services(env: dict[str, str], state_dir: Path, which: list[ServiceProcess] | None = None,
+                   ) -> list[tuple[ServiceProcess, subprocess.Popen]]:
     (state_dir / "logs").mkdir(parents=True, exist_ok=True)
     started = []
-    for svc in services(env):
+    for svc in services(env) if which is None else which:
         log = (state_dir / "logs" / f"{svc.name}.log").open("ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", svc.module],
