@@ -6,6 +6,8 @@ import json
 
 import jwt
 import pytest
+
+from pathways_runtime.settings import Settings
 from fastapi import HTTPException
 
 from pathways_ops.app import _safe_next
@@ -53,12 +55,13 @@ def test_overview_rates_come_from_consecutive_samples():
 
 
 def test_only_an_ops_token_opens_the_console():
-    assert check(SECRET, issue_token(SECRET, subject="on-call", role=Role.OPS, org="ops")).subject == "on-call"
+    settings = Settings(_env_file=None, PATHWAYS_JWT_SECRET=SECRET)
+    assert check(settings, issue_token(SECRET, subject="on-call", role=Role.OPS, org="ops")).subject == "on-call"
     with pytest.raises(HTTPException) as refused:
-        check(SECRET, issue_token(SECRET, subject="d", role=Role.DEPARTMENT, org="health-department"))
+        check(settings, issue_token(SECRET, subject="d", role=Role.DEPARTMENT, org="health-department"))
     assert refused.value.status_code == 403
     with pytest.raises(jwt.InvalidTokenError):
-        check(SECRET, issue_token("another-secret-of-at-least-32-bytes", subject="x", role=Role.OPS, org="ops"))
+        check(settings, issue_token("another-secret-of-at-least-32-bytes", subject="x", role=Role.OPS, org="ops"))
 
 
 @pytest.mark.parametrize(("target", "expected"), [

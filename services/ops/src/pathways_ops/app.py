@@ -42,6 +42,7 @@ Operator = Annotated[Principal, Depends(operator)]
 
 def create_app(settings: OpsSettings | None = None) -> FastAPI:
     settings = settings or OpsSettings()
+    settings.check_secrets()  # no start without the token secret outside development mode
     setup_logging(settings)
 
     @contextlib.asynccontextmanager
@@ -126,7 +127,7 @@ def _pages(app: FastAPI) -> None:  # noqa: C901 (one place lists every page)
                      ) -> Response:
         settings: OpsSettings = request.app.state.settings
         try:
-            check(settings.jwt_secret.get_secret_value(), token.strip())
+            check(settings, token.strip())
         except jwt.InvalidTokenError as exc:
             return templates.TemplateResponse(request, "signin.html", {"next": _safe_next(next),
                                               "error": f"That token was refused: {exc}"}, status_code=401)

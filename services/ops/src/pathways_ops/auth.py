@@ -8,6 +8,7 @@ import jwt
 from fastapi import HTTPException, Request
 
 from pathways_runtime.auth import Principal, Role, verify_token
+from pathways_runtime.settings import Settings
 
 COOKIE = "pathways_ops_session"
 
@@ -25,9 +26,9 @@ def presented_token(request: Request) -> str | None:
     return request.cookies.get(COOKIE)
 
 
-def check(secret: str, token: str) -> Principal:
+def check(settings: Settings, token: str) -> Principal:
     """The ops principal of ``token``; ``jwt.InvalidTokenError`` when it is not valid, 403 when not ops."""
-    who = verify_token(secret, token)
+    who = verify_token(settings.signing_secret(), token, max_ttl_seconds=settings.token_max_ttl_seconds)
     if who.role is not Role.OPS:
         raise HTTPException(403, f"role {who.role.value!r} may not use the ops console")
     return who
@@ -39,6 +40,6 @@ def operator(request: Request) -> Principal:
     if token is None:
         raise SignInRequired("sign in with an ops token")
     try:
-        return check(request.app.state.settings.jwt_secret.get_secret_value(), token)
+        return check(request.app.state.settings, token)
     except jwt.InvalidTokenError as exc:
         raise SignInRequired(f"the token was refused: {exc}") from exc
