@@ -6,8 +6,6 @@ import json
 
 import jwt
 import pytest
-
-from pathways_runtime.settings import Settings
 from fastapi import HTTPException
 
 from pathways_ops.app import _safe_next
@@ -16,6 +14,7 @@ from pathways_ops.history import History, sparkline
 from pathways_ops.settings import OpsSettings
 from pathways_ops.sources import ServiceStatus, traces
 from pathways_runtime.auth import Role, issue_token
+from pathways_runtime.settings import Settings
 
 pytestmark = pytest.mark.unit
 SECRET = "unit-secret-of-at-least-32-bytes-long"
