@@ -1,0 +1,85 @@
+"""Statistics: what is counted, along which dimensions, and the release table built from it.
+
+A fact is one counted thing (an inspection, a red flag, a case opened or closed, a referral or a step
+of one) with the values of its dimensions; a release cross-tabulates the facts of one measure, rows
+by some dimensions against one column dimension, and protects the table (see ``disclosure``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from pathways_contracts.catalog import Catalog
+from pathways_contracts.vocab import Category
+from pathways_insights.domain import disclosure
+from pathways_insights.domain.disclosure import Protected
+
+NOT_APPLICABLE = "n/a"
+UNKNOWN = "(unknown)"
+
+
+class Measure(StrEnum):
+    INSPECTIONS = "inspections"
+    RED_FLAGS = "red_flags"
+    CASES_OPENED = "cases_opened"
+    CASES_CLOSED = "cases_closed"
+    REFERRALS = "referrals"
+    REFERRALS_ACCEPTED = "referrals_accepted"
+    REFERRALS_DECLINED = "referrals_declined"
+    REFERRALS_EXPIRED = "referrals_expired"
+    VICTIM_SERVICE_ENGAGED = "victim_service_engaged"
+    REFERRALS_COMPLETED = "referrals_completed"
+
+    @property
+    def per_agency(self) -> bool:
+        return self.value.startswith("referrals") or self is Measure.VICTIM_SERVICE_ENGAGED
+
+
+class Dimension(StrEnum):
+    QUARTER = "quarter"
+    AREA = "area"
+    PROGRAM = "program"
+    CATEGORY = "category"  # what the indicators point to: sex, labor, both (or none for an inspection)
+    AGENCY_KIND = "agency_kind"
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    on: date
+    area: str | None
+    program: str | None
+    category: str | None
+    agency_kind: str | None = None
+
+    def dimensions(self) -> dict[str, str]:
+        return {Dimension.QUARTER: quarter(self.on), Dimension.AREA: self.area or UNKNOWN,
+                Dimension.PROGRAM: self.program or UNKNOWN, Dimension.CATEGORY: self.category or UNKNOWN,
+                Dimension.AGENCY_KIND: self.agency_kind or NOT_APPLICABLE}
+
+
+def quarter(day: date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def category_of(categories: Iterable[str]) -> str:
+    """One label for a set of trafficking categories: sex, labor, both, or none."""
+    found = set(categories)
+    if Category.BOTH in found or {Category.SEX, Category.LABOR} <= found:
+        return Category.BOTH.value
+    return next(iter(found)) if found else "none"
+
+
+def indicator_category(codes: Iterable[str], catalog: Catalog) -> str:
+    """What an inspection's indicator codes point to (unknown codes are ignored, as screening does)."""
+    return category_of(catalog.get(code).category.value for code in codes if code in catalog)
+
+
+def release(facts: Sequence[Fact], rows: Sequence[Dimension], column: Dimension, k: int) -> Protected:
+    records = [f.dimensions() for f in facts]
+    row_labels, column_labels, counts = disclosure.cross_tabulate(records, rows, column)
+    table = disclosure.protect(row_labels, column_labels, counts, k)
+    disclosure.check_published(table)
+    return table
