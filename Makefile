@@ -20,7 +20,7 @@ $(VENV)/.installed: $(UV) uv.lock pyproject.toml
 
 install: $(VENV)/.installed
 
-run: install  ## the embedded stack and the three services; Ctrl-C stops everything
+run: install  ## the embedded stack and the services; Ctrl-C stops everything
 	$(VENV)/bin/pathways run
 
 demo: install  ## beside a running `make run`: the README walk-through as a script
@@ -38,9 +38,10 @@ test-integration: install
 test-e2e: install
 	$(VENV)/bin/pytest -m e2e
 
-bench: install  ## figures, printed: kit replay vs raw aiokafka, then screening throughput
+bench: install  ## figures, printed: kit replay vs raw aiokafka, screening throughput, policy simulation speed
 	$(VENV)/bin/pathways bench
 	$(VENV)/bin/pathways bench-screening
+	$(VENV)/bin/pathways bench-simulation
 
 schemas: install  ## regenerate contracts/schemas and the AsyncAPI documents after changing a model
 	$(VENV)/bin/pathways contracts write

@@ -100,11 +100,16 @@ def replay(inspections: Sequence[RecordedInspection], side: Side, catalog_for: C
     """Replay ``inspections`` (already in the order they happened) through one side."""
     result = SideResult(side.name)
     states: dict[str, _Establishment] = defaultdict(_Establishment)
+    rules_of: dict[str, Rules] = {}  # looked up once per jurisdiction per replay: a policy file read is slow
+    routing_of: dict[str, RoutingPolicy] = {}
     for insp in inspections:
         if not insp.indicator_codes:
             continue
         state = states[insp.establishment_id]
-        rules = side.rules_for(insp.jurisdiction)
+        if state.open_level is Level.URGENT:
+            continue  # nothing is above urgent: decide() could neither raise nor escalate
+        rules = rules_of.get(insp.jurisdiction) or rules_of.setdefault(insp.jurisdiction,
+                                                                          side.rules_for(insp.jurisdiction))
         result.rules_versions.add(rules.version)
         since = date.fromordinal(insp.inspected_on.toordinal() - rules.fusion_window_days)
         state.window = [o for o in state.window if o.inspected_on >= since]
@@ -118,7 +123,8 @@ def replay(inspections: Sequence[RecordedInspection], side: Side, catalog_for: C
         state.dimensions.update(assessment.dimensions)
         state.minor_indicated |= assessment.minor_indicated
         state.imminent_danger |= bool(set(assessment.rule_ids) & imminent_danger_rules)
-        policy = side.routing_for(insp.jurisdiction)
+        policy = routing_of.get(insp.jurisdiction) or routing_of.setdefault(insp.jurisdiction,
+                                                                              side.routing_for(insp.jurisdiction))
         result.routing_versions.add(policy.version)
         facts = CaseFacts(categories=frozenset(state.categories), dimensions=frozenset(state.dimensions),
                           level=assessment.level, minor_indicated=state.minor_indicated,
