@@ -33,11 +33,11 @@ class ProjectionRepository:
             await self.conn.execute(
                 f"insert into {self.s}.establishments (establishment_id, jurisdiction, area, establishment_type,"
                 " first_inspected_on) values ($1, $2, $3, $4, $5) on conflict (establishment_id) do update set"
-                " area = coalesce(excluded.area, {self.s}.establishments.area),"
+                f" area = coalesce(excluded.area, {self.s}.establishments.area),"
                 " establishment_type = case when excluded.first_inspected_on"
-                " < {self.s}.establishments.first_inspected_on then excluded.establishment_type"
-                " else {self.s}.establishments.establishment_type end,"
-                " first_inspected_on = least(excluded.first_inspected_on, {self.s}.establishments.first_inspected_on)",
+                f" < {self.s}.establishments.first_inspected_on then excluded.establishment_type"
+                f" else {self.s}.establishments.establishment_type end,"
+                f" first_inspected_on = least(excluded.first_inspected_on, {self.s}.establishments.first_inspected_on)",
                 i.establishment_id, i.jurisdiction, i.area, i.program.value, i.inspected_on)
         return bool(added)
 
