@@ -179,6 +179,12 @@ async def test_statistics_are_k_anonymous_audited_and_all_a_researcher_can_read(
     chart = await insights.get("/statistics", params=[*params, ("format", "svg")], headers=OPS)
     assert chart.text.startswith("<svg")
 
+    for measure in ("red_flags", "cases_opened", "cases_closed", "referrals", "referrals_accepted",
+                    "referrals_declined", "referrals_expired", "victim_service_engaged", "referrals_completed"):
+        every = await insights.get("/statistics", params={"measure": measure}, headers=OPS)
+        assert every.status_code == 200, (measure, every.text)
+        assert all(v is None or v == 0 or v >= 11 for row in every.json()["values"] for v in row)
+
     too_small = await insights.get("/statistics", params=[*params, ("k", "5")], headers=OPS)
     assert too_small.status_code == 422 and too_small.json()["detail"][0]["loc"] == ["query", "k"]
 

@@ -179,3 +179,17 @@ def test_insights_uses_only_the_pure_domain_of_the_inspection_and_referral_servi
         imports |= set(re.findall(r"^\s*(?:from|import) (pathways_(?:inspection|referral)[\w.]*)", path.read_text(),
                                   re.M))
     assert imports and all(".domain." in name for name in imports), imports
+
+
+async def test_a_median_duration_is_published_only_for_rows_of_k_or_more_published_records():
+    uow = FakeInsightsUnitOfWork()
+    engaged = uow.projection.facts_by_measure.setdefault(Measure.VICTIM_SERVICE_ENGAGED, [])
+    engaged += [Fact(date(2026, 2, 1), "north", "lodging", "sex", "victim_services", days) for days in range(1, 31)]
+    engaged += [Fact(date(2026, 2, 1), "east", "lodging", "sex", "victim_services", 9) for _ in range(13)]
+    engaged += [Fact(date(2026, 2, 1), "south", "lodging", "sex", "victim_services", 30) for _ in range(4)]
+    release = await handle_release_statistics(
+        _release(measure=Measure.VICTIM_SERVICE_ENGAGED, rows=(Dimension.AREA,)), uow, minimum_k=11)
+    # North: 30 engagements, 1..30 days after the referral. South's 4 are hidden, and east's 13 with them
+    # (its total would give south's away): neither gets a median.
+    assert [row[-1] for row in release.values] == [None, 30, None, 47]
+    assert release.median_days == {"north": 15.5}

@@ -102,34 +102,38 @@ class ProjectionRepository:
         """One fact per counted thing of ``measure`` whose day falls in [start, end]."""
         query = _FACTS[measure].format(s=self.s)
         rows = await self.conn.fetch(query, start, end)
-        return [Fact(r["day"], r["area"], r["program"], r["category"], r["agency_kind"]) for r in rows]
+        return [Fact(r["day"], r["area"], r["program"], r["category"], r["agency_kind"], r["days"]) for r in rows]
 
 
 _ESTABLISHMENT = "left join {s}.establishments e on e.establishment_id = x.establishment_id"
-_REFERRAL_FACTS = (
-    "select x.{day} as day, e.area, e.establishment_type as program, c.category, x.agency_kind"
-    " from {s}.referrals x " + _ESTABLISHMENT + " left join {s}.cases c on c.case_id = x.case_id"
-    " where x.{day} between $1 and $2 {extra}"
-)
+
+
+def _referral_facts(day: str, extra: str = "", timed: bool = True) -> str:
+    """Referrals (or one step of theirs) by the day of ``day``; with the days since the referral when ``timed``."""
+    days = f"x.{day} - x.created_on" if timed else "null::int"  # null too when the creation is not known yet
+    return (f"select x.{day} as day, e.area, e.establishment_type as program, c.category, x.agency_kind,"
+            f" {days} as days from {{s}}.referrals x {_ESTABLISHMENT}"
+            f" left join {{s}}.cases c on c.case_id = x.case_id where x.{day} between $1 and $2 {extra}")
+
+
 _FACTS = {
-    Measure.INSPECTIONS: "select x.inspected_on as day, x.area, x.program, x.category, null as agency_kind"
-                         " from {s}.inspections x where x.inspected_on between $1 and $2",
+    Measure.INSPECTIONS: "select x.inspected_on as day, x.area, x.program, x.category, null as agency_kind,"
+                         " null::int as days from {s}.inspections x where x.inspected_on between $1 and $2",
     Measure.RED_FLAGS: "select x.raised_on as day, e.area, e.establishment_type as program, x.category,"
-                       " null as agency_kind from {s}.red_flags x " + _ESTABLISHMENT
+                       " null as agency_kind, null::int as days from {s}.red_flags x " + _ESTABLISHMENT
                        + " where x.raised_on between $1 and $2",
     Measure.CASES_OPENED: "select x.opened_on as day, e.area, e.establishment_type as program, x.category,"
-                          " null as agency_kind from {s}.cases x " + _ESTABLISHMENT
+                          " null as agency_kind, null::int as days from {s}.cases x " + _ESTABLISHMENT
                           + " where x.opened_on between $1 and $2",
     Measure.CASES_CLOSED: "select x.closed_on as day, e.area, e.establishment_type as program, x.category,"
-                          " null as agency_kind from {s}.cases x " + _ESTABLISHMENT
-                          + " where x.closed_on between $1 and $2",
-    Measure.REFERRALS: _REFERRAL_FACTS.format(day="created_on", s="{s}", extra=""),
-    Measure.REFERRALS_ACCEPTED: _REFERRAL_FACTS.format(day="accepted_on", s="{s}", extra=""),
-    Measure.REFERRALS_DECLINED: _REFERRAL_FACTS.format(day="declined_on", s="{s}", extra=""),
-    Measure.REFERRALS_EXPIRED: _REFERRAL_FACTS.format(day="expired_on", s="{s}", extra=""),
-    Measure.VICTIM_SERVICE_ENGAGED: _REFERRAL_FACTS.format(day="engaged_on", s="{s}", extra=""),
-    Measure.REFERRALS_COMPLETED: _REFERRAL_FACTS.format(day="closed_on", s="{s}",
-                                                        extra="and x.closed_status = 'completed'"),
+                          " null as agency_kind, x.closed_on - x.opened_on as days from {s}.cases x "
+                          + _ESTABLISHMENT + " where x.closed_on between $1 and $2",
+    Measure.REFERRALS: _referral_facts("created_on", timed=False),
+    Measure.REFERRALS_ACCEPTED: _referral_facts("accepted_on"),
+    Measure.REFERRALS_DECLINED: _referral_facts("declined_on"),
+    Measure.REFERRALS_EXPIRED: _referral_facts("expired_on"),
+    Measure.VICTIM_SERVICE_ENGAGED: _referral_facts("engaged_on"),
+    Measure.REFERRALS_COMPLETED: _referral_facts("closed_on", "and x.closed_status = 'completed'"),
 }
 
 

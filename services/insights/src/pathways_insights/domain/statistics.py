@@ -7,6 +7,7 @@ by some dimensions against one column dimension, and protects the table (see ``d
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -53,6 +54,7 @@ class Fact:
     program: str | None
     category: str | None
     agency_kind: str | None = None
+    days: int | None = None  # a duration where the measure has one: opened→closed, referred→engaged
 
     def dimensions(self) -> dict[str, str]:
         return {Dimension.QUARTER: quarter(self.on), Dimension.AREA: self.area or UNKNOWN,
@@ -83,3 +85,19 @@ def release(facts: Sequence[Fact], rows: Sequence[Dimension], column: Dimension,
     table = disclosure.protect(row_labels, column_labels, counts, k)
     disclosure.check_published(table)
     return table
+
+
+def median_days(facts: Sequence[Fact], rows: Sequence[Dimension], table: Protected) -> dict[str, float]:
+    """The median duration per row, only for rows whose total is published and whose durations number k or more.
+
+    A median is one record's value (or the mean of two): among k or more it singles nobody out, and a
+    row whose count is hidden gets no median, so the median cannot hint at the hidden count.
+    """
+    durations: dict[str, list[int]] = {}
+    for fact in facts:
+        if fact.days is not None:
+            dims = fact.dimensions()
+            durations.setdefault(" · ".join(dims[d] for d in rows), []).append(fact.days)
+    published = {label for label, row in zip(table.row_labels, table.values) if row[-1] is not None}
+    return {label: float(statistics.median(days)) for label, days in sorted(durations.items())
+            if label in published and len(days) >= table.k}

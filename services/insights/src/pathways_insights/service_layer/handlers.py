@@ -160,6 +160,7 @@ class Release(BaseModel):
     column_labels: list[str]
     values: list[list[int | None]]  # the last row and the last column are the totals; None is suppressed
     cells: list[dict]
+    median_days: dict[str, float]  # per row, for measures with a duration (closure, engagement); see statistics
     cells_published: int
     cells_suppressed: int
 
@@ -187,6 +188,7 @@ async def handle_release_statistics(cmd: ReleaseStatistics, uow: InsightsUnitOfW
     async with uow:
         facts = await uow.projection.facts(cmd.measure, cmd.period_start, cmd.period_end)
         table = statistics.release(facts, cmd.rows, cmd.column, k)
+        medians = statistics.median_days(facts, cmd.rows, table)
         release_id = uuid.uuid4()
         cells = as_rows(table)
         suppressed = sum(1 for c in cells if c["suppressed"])
@@ -200,7 +202,8 @@ async def handle_release_statistics(cmd: ReleaseStatistics, uow: InsightsUnitOfW
     return Release(release_id=release_id, measure=cmd.measure, rows=cmd.rows, column=cmd.column,
                    period_start=cmd.period_start, period_end=cmd.period_end, k=k,
                    row_labels=list(table.row_labels), column_labels=list(table.column_labels),
-                   values=[list(r) for r in table.values], cells=cells, cells_published=len(cells) - suppressed,
+                   values=[list(r) for r in table.values], cells=cells, median_days=medians,
+                   cells_published=len(cells) - suppressed,
                    cells_suppressed=suppressed)
 
 
