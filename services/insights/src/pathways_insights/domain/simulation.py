@@ -14,7 +14,9 @@ What the replay models, as the services do it today:
   case is referred to each initial target kind of ``route`` not referred before (triage pending:
   the simulation cannot know what a triage team would decide);
 - inspections before the period (the look-back) are replayed so that the state at the start of the
-  period is right, but only what happens inside the period is counted.
+  period is right, but only what happens inside the period is counted;
+- time to first referral is counted from the establishment's first inspection with an indicator
+  (look-back included) to its first referral in the period.
 
 An inspection without indicator codes is never screened: its assessment could only be a subset of
 the previous one (same or fewer codes in the window, the same weights), so it can raise nothing.
