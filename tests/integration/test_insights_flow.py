@@ -163,17 +163,27 @@ async def test_statistics_are_k_anonymous_audited_and_all_a_researcher_can_read(
         "select count(*) = 15 from insights.inspections where inspected_on between '2019-01-01' and '2019-03-31'"),
         timeout=90)
 
-    params = [("measure", "inspections"), ("rows", "quarter"), ("rows", "area"), ("column", "category"),
-              ("period_start", "2019-01-01"), ("period_end", "2019-03-31")]
-    response = await insights.get("/statistics", params=params, headers=RESEARCHER)
+    # A researcher reads the published shape (quarter × area × program against category), one quarter.
+    quarter = {"measure": "inspections", "period_start": "2019-01-01", "period_end": "2019-03-31"}
+    response = await insights.get("/statistics", params=quarter, headers=RESEARCHER)
     assert response.status_code == 200, response.text
     release = response.json()
-    assert release["row_labels"] == [f"2019-Q1 · {busy}", f"2019-Q1 · {quiet}"]
+    assert release["row_labels"] == [f"2019-Q1 · {busy} · food_establishment",
+                                     f"2019-Q1 · {quiet} · food_establishment"]
     assert release["column_labels"] == ["none"]
     # The 3 is hidden; so is the 12 beside it, or the 15 total would give the 3 away.
     assert release["values"] == [[None, None], [None, None], [15, 15]]
     assert release["k"] == 11 and release["cells_suppressed"] == 4
+    # Another grouping, or part of a quarter, could be differenced against it: not for a researcher.
+    regrouped = await insights.get("/statistics", params=quarter | {"rows": "area"}, headers=RESEARCHER)
+    assert regrouped.status_code == 403, regrouped.text
+    shorter = await insights.get("/statistics", params=quarter | {"period_end": "2019-03-30"}, headers=RESEARCHER)
+    assert shorter.status_code == 403, shorter.text
 
+    # Ops may group as it needs; every release obeys k all the same.
+    params = [*quarter.items(), ("rows", "quarter"), ("rows", "area"), ("column", "category")]
+    grouped = (await insights.get("/statistics", params=params, headers=OPS)).json()
+    assert grouped["values"] == [[None, None], [None, None], [15, 15]]
     csv = await insights.get("/statistics", params=[*params, ("format", "csv")], headers=OPS)
     assert csv.status_code == 200 and f"2019-Q1 · {quiet},none,suppressed" in csv.text
     chart = await insights.get("/statistics", params=[*params, ("format", "svg")], headers=OPS)

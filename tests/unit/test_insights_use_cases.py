@@ -28,7 +28,7 @@ from pathways_insights.entrypoints.consumers import CONSUMED, on_event
 from pathways_insights.service_layer import commands
 from pathways_insights.service_layer.commands import ReleaseStatistics, Requester
 from pathways_insights.service_layer.handlers import handle_release_statistics
-from pathways_runtime.errors import InvalidCommand
+from pathways_runtime.errors import Forbidden, InvalidCommand
 
 pytestmark = pytest.mark.unit
 SOURCE = "/pathways/test"
@@ -96,11 +96,12 @@ def test_categories_and_quarters():
 
 
 RESEARCHER = Requester(subject="dev-task-force", role="researcher", org="state-task-force")
+OPS = Requester(subject="dev-ops", role="ops", org="ops")
 
 
 def _release(**overrides) -> ReleaseStatistics:
     fields = dict(measure=Measure.REFERRALS, rows=(Dimension.QUARTER, Dimension.AREA), column=Dimension.AGENCY_KIND,
-                  period_start=date(2026, 1, 1), period_end=date(2026, 12, 31), requested_by=RESEARCHER)
+                  period_start=date(2026, 1, 1), period_end=date(2026, 12, 31), requested_by=OPS)
     return ReleaseStatistics(**fields | overrides)
 
 
@@ -123,7 +124,7 @@ async def test_a_release_hides_small_counts_and_records_who_asked_and_how():
     assert all(v is None or v == 0 or v >= 11 for row in release.values for v in row)
     assert release.cells_suppressed >= 4 and release.k == 11
     [audit] = uow.releases.rows
-    assert audit["released_to"] == "dev-task-force" and audit["role"] == "researcher"
+    assert audit["released_to"] == "dev-ops" and audit["role"] == "ops"
     assert audit["parameters"] == {"measure": "referrals", "rows": ["quarter", "area"], "column": "agency_kind",
                                    "period_start": "2026-01-01", "period_end": "2026-12-31"}
     assert (audit["k"], audit["cells_suppressed"]) == (11, release.cells_suppressed)
@@ -193,3 +194,26 @@ async def test_a_median_duration_is_published_only_for_rows_of_k_or_more_publish
     # (its total would give south's away): neither gets a median.
     assert [row[-1] for row in release.values] == [None, 30, None, 47]
     assert release.median_days == {"north": 15.5}
+
+
+async def test_a_researcher_reads_the_published_shape_one_whole_quarter_at_a_time():
+    uow = FakeInsightsUnitOfWork()
+    _referrals(uow, "north", "victim_services", 30, on=date(2026, 2, 1))
+    _referrals(uow, "north", "victim_services", 20, on=date(2026, 5, 1))
+    researcher = ReleaseStatistics(measure=Measure.REFERRALS, requested_by=RESEARCHER)
+    # No shape, no period: quarter × area × program × category against agency kind, the last full quarter.
+    release = await handle_release_statistics(researcher, uow, minimum_k=11, today=date(2026, 4, 20))
+    assert (release.period_start, release.period_end) == (date(2026, 1, 1), date(2026, 3, 31))
+    assert release.rows == (Dimension.QUARTER, Dimension.AREA, Dimension.PROGRAM, Dimension.CATEGORY)
+    assert release.row_labels == ["2026-Q1 · north · food_establishment · labor"]
+    assert release.values == [[30, 30], [30, 30]]
+    q2 = researcher.model_copy(update={"period_start": date(2026, 4, 1), "period_end": date(2026, 6, 30)})
+    assert (await handle_release_statistics(q2, uow, minimum_k=11)).values == [[20, 20], [20, 20]]
+
+    # Another grouping, or a period that is not one quarter, could be differenced against the published one.
+    for refused in ({"rows": (Dimension.QUARTER, Dimension.AREA)}, {"column": Dimension.PROGRAM},
+                    {"period_start": date(2026, 1, 1), "period_end": date(2026, 3, 30)},
+                    {"period_start": date(2026, 1, 1), "period_end": date(2026, 6, 30)}):
+        with pytest.raises(Forbidden):
+            await handle_release_statistics(researcher.model_copy(update=refused), uow, minimum_k=11)
+    assert [r["role"] for r in uow.releases.rows] == ["researcher", "researcher"]  # refusals are not releases

@@ -7,6 +7,7 @@ by some dimensions against one column dimension, and protects the table (see ``d
 
 from __future__ import annotations
 
+import calendar
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -64,6 +65,30 @@ class Fact:
 
 def quarter(day: date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def quarter_bounds(day: date) -> tuple[date, date]:
+    """The first and last day of the quarter ``day`` falls in."""
+    first_month = (day.month - 1) // 3 * 3 + 1
+    last_month = first_month + 2
+    return date(day.year, first_month, 1), date(day.year, last_month, calendar.monthrange(day.year, last_month)[1])
+
+
+def last_full_quarter(today: date) -> tuple[date, date]:
+    start, _ = quarter_bounds(today)
+    return quarter_bounds(date.fromordinal(start.toordinal() - 1))
+
+
+def published_shape(measure: Measure) -> tuple[tuple[Dimension, ...], Dimension]:
+    """The one table shape of a measure that researchers read: quarter × area × program × category (× agency kind).
+
+    One shape, one quarter at a time: two releases of the same data then never overlap in a way that
+    lets one be subtracted from the other (a different grouping, or a period one day shorter, would let
+    an attacker difference out a count that each release alone hides).
+    """
+    column = Dimension.AGENCY_KIND if measure.per_agency else Dimension.CATEGORY
+    rows = tuple(d for d in (Dimension.QUARTER, Dimension.AREA, Dimension.PROGRAM, Dimension.CATEGORY) if d != column)
+    return rows, column
 
 
 def category_of(categories: Iterable[str]) -> str:

@@ -75,22 +75,21 @@ async def post_simulation(body: SimulationRequest, _=require(*SIMULATORS),
 async def get_statistics(
     who: Principal = require(*STATISTICS_READERS),  # first: the role is checked before anything else runs
     measure: Measure = Measure.REFERRALS,
-    rows: list[Dimension] | None = Query(None, description="Row dimensions (default: quarter, area, program, "
-                                                           "and category when it is not the column)."),
+    rows: list[Dimension] | None = Query(None, description="Row dimensions (default, and a researcher's only "
+                                                           "choice: quarter, area, program, and category when it "
+                                                           "is not the column)."),
     column: Dimension | None = Query(None, description="Column dimension (default: agency_kind for referral "
                                                        "measures, else category)."),
-    period_start: date | None = None, period_end: date | None = None,
+    period_start: date | None = Query(None, description="Default: 1 January this year; a researcher's: the "
+                                                        "first day of the last full quarter."),
+    period_end: date | None = Query(None, description="A researcher reads one whole quarter at a time."),
     k: int | None = Query(None, ge=K_MINIMUM, description="Publish no count under k (at least the configured k)."),
     format: StatisticsFormat = StatisticsFormat.JSON,
     service: Service = Depends(current_service), uow: InsightsUnitOfWork = Depends(unit_of_work),
 ) -> Any:
-    start, end = handlers.this_year()
-    column = column or (Dimension.AGENCY_KIND if measure.per_agency else Dimension.CATEGORY)
-    rows = rows or [d for d in (Dimension.QUARTER, Dimension.AREA, Dimension.PROGRAM, Dimension.CATEGORY)
-                    if d != column]
     release = await handlers.handle_release_statistics(ReleaseStatistics(
-        measure=measure, rows=tuple(rows), column=column, period_start=period_start or start,
-        period_end=period_end or end, k=k,
+        measure=measure, rows=tuple(rows) if rows else None, column=column, period_start=period_start,
+        period_end=period_end, k=k,
         requested_by=Requester(subject=who.subject, role=who.role.value, org=who.org)),
         uow, minimum_k=service.settings.k_anonymity)
     if format is StatisticsFormat.CSV:

@@ -96,10 +96,12 @@ class Requester(Command):
 
 
 class ReleaseStatistics(Command):
+    """A release; absent dimensions and period take the published shape and the default period."""
+
     measure: Measure
-    rows: tuple[Dimension, ...]
-    column: Dimension
-    period_start: date
-    period_end: date
+    rows: tuple[Dimension, ...] | None = None
+    column: Dimension | None = None
+    period_start: date | None = None
+    period_end: date | None = None
     k: int | None = Field(None, ge=K_MINIMUM, description="Publish no count under k (never under the configured k).")
     requested_by: Requester

@@ -33,7 +33,8 @@ from pathways_insights.service_layer.commands import (
 )
 from pathways_insights.service_layer.unit_of_work import InsightsUnitOfWork
 from pathways_referral.domain.policy import RoutingPolicy, load_policy
-from pathways_runtime.errors import InvalidCommand, Problem
+from pathways_runtime.auth import Role
+from pathways_runtime.errors import Forbidden, InvalidCommand, Problem
 
 DEFAULT_CATALOG = "v1"
 
@@ -165,46 +166,64 @@ class Release(BaseModel):
     cells_suppressed: int
 
 
-def _check_dimensions(cmd: ReleaseStatistics) -> None:
-    if not cmd.rows:
+def _check_dimensions(rows: tuple[Dimension, ...], column: Dimension, measure: Measure) -> None:
+    if not rows:
         raise InvalidCommand.field("rows", "name at least one dimension")
-    if len(set(cmd.rows)) != len(cmd.rows):
+    if len(set(rows)) != len(rows):
         raise InvalidCommand.field("rows", "a dimension is named twice")
-    if cmd.column in cmd.rows:
+    if column in rows:
         raise InvalidCommand.field("column", "must not also be a row dimension")
-    uses_agency = Dimension.AGENCY_KIND in (*cmd.rows, cmd.column)
-    if uses_agency and not cmd.measure.per_agency:
-        raise InvalidCommand.field("column" if cmd.column is Dimension.AGENCY_KIND else "rows",
-                                   f"agency_kind applies to referral measures, not {cmd.measure.value}")
+    if Dimension.AGENCY_KIND in (*rows, column) and not measure.per_agency:
+        raise InvalidCommand.field("column" if column is Dimension.AGENCY_KIND else "rows",
+                                   f"agency_kind applies to referral measures, not {measure.value}")
 
 
-async def handle_release_statistics(cmd: ReleaseStatistics, uow: InsightsUnitOfWork, *, minimum_k: int) -> Release:
+def _researcher_may(cmd: ReleaseStatistics, rows: tuple[Dimension, ...], column: Dimension, start: date,
+                    end: date) -> None:
+    """A researcher reads the published shape, one whole quarter at a time (see ``statistics.published_shape``)."""
+    shape = statistics.published_shape(cmd.measure)
+    if (rows, column) != shape:
+        raise Forbidden(f"a researcher reads {cmd.measure.value} by {', '.join(d.value for d in shape[0])} "
+                        f"against {shape[1].value} only")
+    if (start, end) != statistics.quarter_bounds(start):
+        raise Forbidden("a researcher reads one whole quarter at a time (period_start and period_end "
+                        "the first and last day of one quarter)")
+
+
+async def handle_release_statistics(cmd: ReleaseStatistics, uow: InsightsUnitOfWork, *, minimum_k: int,
+                                    today: date | None = None) -> Release:
     k = cmd.k if cmd.k is not None else minimum_k
     if k < minimum_k:
         raise InvalidCommand.field("k", f"must be at least {minimum_k}, the configured minimum")
-    if cmd.period_end < cmd.period_start:
+    researcher = cmd.requested_by.role == Role.RESEARCHER.value
+    shape_rows, shape_column = statistics.published_shape(cmd.measure)
+    rows = cmd.rows if cmd.rows is not None else shape_rows
+    column = cmd.column or shape_column
+    default_start, default_end = (statistics.last_full_quarter(today or date.today()) if researcher
+                                  else this_year(today))
+    start, end = cmd.period_start or default_start, cmd.period_end or default_end
+    if end < start:
         raise InvalidCommand.field("period_end", "must not be before period_start")
-    _check_dimensions(cmd)
+    if researcher:
+        _researcher_may(cmd, rows, column, start, end)
+    _check_dimensions(rows, column, cmd.measure)
     async with uow:
-        facts = await uow.projection.facts(cmd.measure, cmd.period_start, cmd.period_end)
-        table = statistics.release(facts, cmd.rows, cmd.column, k)
-        medians = statistics.median_days(facts, cmd.rows, table)
+        facts = await uow.projection.facts(cmd.measure, start, end)
+        table = statistics.release(facts, rows, column, k)
+        medians = statistics.median_days(facts, rows, table)
         release_id = uuid.uuid4()
         cells = as_rows(table)
         suppressed = sum(1 for c in cells if c["suppressed"])
         await uow.releases.record(
             release_id, released_to=cmd.requested_by.subject, role=cmd.requested_by.role, org=cmd.requested_by.org,
-            parameters={"measure": cmd.measure.value, "rows": [d.value for d in cmd.rows],
-                        "column": cmd.column.value, "period_start": cmd.period_start.isoformat(),
-                        "period_end": cmd.period_end.isoformat()},
+            parameters={"measure": cmd.measure.value, "rows": [d.value for d in rows], "column": column.value,
+                        "period_start": start.isoformat(), "period_end": end.isoformat()},
             k=k, cells_published=len(cells) - suppressed, cells_suppressed=suppressed)
         await uow.commit()
-    return Release(release_id=release_id, measure=cmd.measure, rows=cmd.rows, column=cmd.column,
-                   period_start=cmd.period_start, period_end=cmd.period_end, k=k,
-                   row_labels=list(table.row_labels), column_labels=list(table.column_labels),
+    return Release(release_id=release_id, measure=cmd.measure, rows=rows, column=column, period_start=start,
+                   period_end=end, k=k, row_labels=list(table.row_labels), column_labels=list(table.column_labels),
                    values=[list(r) for r in table.values], cells=cells, median_days=medians,
-                   cells_published=len(cells) - suppressed,
-                   cells_suppressed=suppressed)
+                   cells_published=len(cells) - suppressed, cells_suppressed=suppressed)
 
 
 def this_year(today: date | None = None) -> tuple[date, date]:
