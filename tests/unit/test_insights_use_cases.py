@@ -171,7 +171,8 @@ def test_no_person_data_in_what_insights_reads_or_keeps():
               and issubclass(model, commands.Command) for f in model.model_fields}
     assert not person_like(fields), person_like(fields)
     # The person-data word list does catch what it should (the check can fail).
-    assert person_like(["full_name", "phone", "date_of_birth", "agency_kind"]) == ["full_name", "phone", "date_of_birth"]
+    assert person_like(["full_name", "phone", "date_of_birth", "agency_kind"]) == [
+        "full_name", "phone", "date_of_birth"]
 
 
 def test_insights_uses_only_the_pure_domain_of_the_inspection_and_referral_services():
@@ -185,7 +186,7 @@ def test_insights_uses_only_the_pure_domain_of_the_inspection_and_referral_servi
 async def test_a_median_duration_is_published_only_for_rows_of_k_or_more_published_records():
     uow = FakeInsightsUnitOfWork()
     engaged = uow.projection.facts_by_measure.setdefault(Measure.VICTIM_SERVICE_ENGAGED, [])
-    engaged += [Fact(date(2026, 2, 1), "north", "lodging", "sex", "victim_services", days) for days in range(1, 31)]
+    engaged += [Fact(date(2026, 2, 1), "north", "lodging", "sex", "victim_services", d) for d in range(1, 31)]
     engaged += [Fact(date(2026, 2, 1), "east", "lodging", "sex", "victim_services", 9) for _ in range(13)]
     engaged += [Fact(date(2026, 2, 1), "south", "lodging", "sex", "victim_services", 30) for _ in range(4)]
     release = await handle_release_statistics(
