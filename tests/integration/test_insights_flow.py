@@ -17,6 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
+from pathways_contracts.privacy import person_like
 from pathways_inspection.domain.screening import load_rules
 from pathways_runtime.auth import Role
 from support import bearer, eventually
@@ -142,6 +143,13 @@ async def test_it_projects_real_events_and_a_simulation_writes_and_emits_nothing
 
     assert await snapshot(db) == before  # no table anywhere changed, insights' own included
     assert await db.fetchval("select count(*) from insights.outbox") == 0  # it has never emitted anything
+
+
+async def test_its_tables_hold_no_person_data(insights, db):
+    columns = [r["column_name"] for r in await db.fetch(
+        "select column_name from information_schema.columns where table_schema = 'insights'")]
+    assert "agency_kind" in columns
+    assert not person_like(columns), person_like(columns)
 
 
 async def test_bad_simulation_input_is_a_422_naming_the_field(insights):
