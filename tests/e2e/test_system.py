@@ -21,7 +21,8 @@ import jsonschema
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from pathways_cli import ops, stack
+from pathways_cli import stack
+from pathways_runtime import operations as ops
 from pathways_contracts import TOPICS, decode
 from pathways_runtime.auth import Role
 from pathways_runtime.broker import ensure_topics

@@ -20,11 +20,11 @@ from pathways_cli import (
     demo,
     establishments,
     insights,
-    ops,
     reports,
     scaffold,
     stack,
 )
+from pathways_runtime import operations as ops
 from pathways_runtime.auth import Role
 from pathways_runtime.settings import Settings
 

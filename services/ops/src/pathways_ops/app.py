@@ -22,7 +22,7 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from pathways_cli import ops as cli_ops
+from pathways_runtime import operations as cli_ops
 from pathways_ops import sources
 from pathways_ops.audit import AuditRepository, RecordRef
 from pathways_ops.auth import COOKIE, SignInRequired, check, operator, presented_token

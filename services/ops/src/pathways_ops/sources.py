@@ -14,7 +14,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
-from pathways_cli import ops
+from pathways_runtime import operations as ops
 from pathways_contracts import TOPICS
 from pathways_runtime.metrics import reason_class
 from pathways_runtime.settings import Settings

@@ -1,4 +1,5 @@
-"""Operations commands: topics with their sizes, tail a topic as decoded CloudEvents, trace trees."""
+"""Operations over the bus, shared by the CLI and the ops console: topic sizes, decoded tails, dead-letter
+replay, and the trace trees of the local span store."""
 
 from __future__ import annotations
 
