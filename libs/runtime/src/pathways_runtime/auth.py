@@ -19,7 +19,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 ISSUER = "pathways"
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc",
-                          "/openapi.json", "/asyncapi.json"})
+                          "/openapi.json", "/asyncapi.json",
+                          "/open-data/lives.zip"})  # published open data (inspection), rate-limited there
 
 
 class Role(StrEnum):
