@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from pathways_contracts.text import Text
+from pathways_contracts.text import Text, storable
 from pathways_contracts.vocab import InspectionReason, InspectionResult, Program
 from pathways_runtime.errors import InvalidCommand, Problem
 
@@ -23,6 +23,20 @@ ShortText = Annotated[Text, StringConstraints(min_length=1, max_length=200)]
 Id = Annotated[Text, StringConstraints(min_length=1, max_length=64)]
 AnswerKey = Annotated[Text, StringConstraints(min_length=1, max_length=100)]
 Code = Annotated[Text, StringConstraints(max_length=64)]
+
+MAX_ANSWER_CHARS = 2000
+
+
+def _answer(value: str | bool | int | None) -> str | bool | int | None:
+    """A text answer is storable and short; checked on the answer as a whole, so the error names the item."""
+    if isinstance(value, str):
+        if len(value) > MAX_ANSWER_CHARS:
+            raise ValueError(f"at most {MAX_ANSWER_CHARS} characters")
+        return storable(value)
+    return value
+
+
+Answer = Annotated[str | bool | int | None, AfterValidator(_answer)]
 
 Command = TypeVar("Command", bound=BaseModel)
 
@@ -49,7 +63,7 @@ class InspectionFields(BaseModel):
     indicator_codes: list[Code] = Field(default_factory=list, max_length=100,
                                         description="Indicator catalog codes observed.")
     checklist_version: Annotated[Text, StringConstraints(max_length=64)] | None = None
-    answers: dict[AnswerKey, Annotated[Text, StringConstraints(max_length=2000)] | bool | int | None] = Field(
+    answers: dict[AnswerKey, Answer] = Field(
         default_factory=dict, max_length=200, description="Checklist item answers.")
     interpreter_language: Annotated[Text, StringConstraints(max_length=40)] | None = Field(
         default=None, description="The language, when an interpreter was used.")
