@@ -38,6 +38,9 @@ DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.InterfaceError,
+    # A pooled connection the server dropped mid-operation can be left in a state asyncpg refuses to use
+    # ("cannot switch to state 15; another operation is in progress"): seen when PostgreSQL stops under load.
+    asyncpg.exceptions.InternalClientError,
     TimeoutError,
 )
 RETRY_AFTER_SECONDS = "2"
