@@ -79,6 +79,16 @@ async def test_text_postgresql_cannot_store_is_a_422_naming_the_field(running):
     assert screening_nul.status_code == 422 and located(screening_nul) == [("path", "establishment_id")]
     huge = await running.inspection.get("/establishments", headers=INSPECTOR, params={"offset": "1.7e22"})
     assert huge.status_code == 422 and located(huge) == [("query", "offset")]
+    # Dates where a year's window back or a plan ahead would overflow.
+    year_one = await running.inspection.post("/inspections", headers=INSPECTOR,
+                                             json=inspection | {"inspected_on": "0001-01-01"})
+    assert year_one.status_code == 422 and located(year_one) == [("body", "inspected_on")]
+    as_of = await running.inspection.get(f"/establishments/{est['id']}/screening", headers=TRIAGE,
+                                         params={"as_of": "0001-01-01"})
+    assert as_of.status_code == 422 and located(as_of) == [("query", "as_of")]
+    plan = await running.inspection.get("/schedule/food_establishment", headers=INSPECTOR,
+                                        params={"period_start": "9999-12-31"})
+    assert plan.status_code == 422 and located(plan) == [("query", "period_start")]
     # Nothing of it was stored.
     assert (await running.inspection.get(f"/establishments/{est['id']}", headers=INSPECTOR)).json()["name"] \
         == est["name"]

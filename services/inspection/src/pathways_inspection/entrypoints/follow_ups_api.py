@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pathways_contracts.text import Text
 from pathways_contracts.vocab import Program
-from pathways_inspection.service_layer.commands import RequestFollowUp
+from pathways_inspection.service_layer.commands import Day, RequestFollowUp
 from pathways_inspection.service_layer.follow_ups import request_follow_up
 from pathways_inspection.service_layer.unit_of_work import InspectionUnitOfWork
 from pathways_runtime.auth import Role, require
@@ -25,7 +25,7 @@ class FollowUpIn(BaseModel):
 
     establishment_id: Text = Field(min_length=1, max_length=64)
     reason: Literal["follow_up"] = Field("follow_up", description="A follow-up visit: the only kind asked for.")
-    due_on: date
+    due_on: Day
     red_flag_id: uuid.UUID | None = Field(None, description="The red flag that prompted it, if any.")
     requested_by: Text = Field(min_length=1, max_length=100, description="The department asking.")
     program: Program | None = Field(None, description="Default: the program of the establishment's license type.")

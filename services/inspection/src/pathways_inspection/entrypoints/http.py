@@ -21,7 +21,7 @@ from pathways_contracts.vocab import Program
 from pathways_inspection.domain.checklists import all_checklists, load_checklist
 from pathways_inspection.domain.screening_view import ScreeningViewer
 from pathways_inspection.service_layer import reporting
-from pathways_inspection.service_layer.commands import InspectionFields, RecordInspection, UpsertEstablishment
+from pathways_inspection.service_layer.commands import Day, InspectionFields, RecordInspection, UpsertEstablishment
 from pathways_inspection.service_layer.recording import record_batch, record_inspection
 from pathways_inspection.service_layer.registry import upsert_establishment
 from pathways_inspection.service_layer.unit_of_work import InspectionUnitOfWork
@@ -88,7 +88,7 @@ def screening_viewer(who: Principal = require(*READERS),
 @router.get("/establishments/{establishment_id}/screening", tags=["screening"],
             summary="The score breakdown behind the establishment's current level, and its red flag if any, "
                     "redacted for the caller's role as notifications are.")
-async def get_screening(establishment_id: EstablishmentId, uow: Uow, as_of: date | None = None,
+async def get_screening(establishment_id: EstablishmentId, uow: Uow, as_of: Day | None = None,
                         viewer: ScreeningViewer = Depends(screening_viewer)) -> dict:
     return await reporting.screening_of(uow, establishment_id, as_of or date.today(), viewer)
 

@@ -18,7 +18,7 @@ from pathways_contracts.vocab import Program
 from pathways_inspection.domain.registry_csv import RegistryFormatError
 from pathways_inspection.domain.scheduling import Period
 from pathways_inspection.service_layer import reporting
-from pathways_inspection.service_layer.commands import ImportRegistry
+from pathways_inspection.service_layer.commands import Day, ImportRegistry
 from pathways_inspection.service_layer.registry import import_registry, parse_mapping
 from pathways_inspection.service_layer.unit_of_work import InspectionUnitOfWork
 from pathways_runtime.auth import Role, require
@@ -69,7 +69,7 @@ async def post_import(request: Request, uow: Uow,
 @router.get("/schedule/{program}", tags=["scheduling"],
             summary="The routine plan of a program for a period (every active establishment once), the overdue "
                     "list and pending follow-ups.")
-async def get_schedule(program: Program, uow: Uow, period_start: date | None = None,
+async def get_schedule(program: Program, uow: Uow, period_start: Day | None = None,
                        period_days: int = Query(365, ge=1, le=3660), inspectors: int = Query(1, ge=1, le=1000),
                        capacity: int = Query(4, ge=1, le=100, description="Inspections per inspector per day."),
                        seed: int = Query(0, ge=0, le=2**63 - 1), jurisdiction: Jurisdiction = None,
@@ -84,7 +84,7 @@ def _period(period_start: date | None, period_days: int) -> Period:
 
 @router.get("/reports/coverage", tags=["reports"],
             summary="Share of active establishments inspected in the period, per area and program.")
-async def get_coverage(uow: Uow, period_start: date | None = None, period_days: int = Query(365, ge=1, le=3660),
+async def get_coverage(uow: Uow, period_start: Day | None = None, period_days: int = Query(365, ge=1, le=3660),
                        jurisdiction: Jurisdiction = None, _=require(*REPORT_READERS)) -> dict:
     period = _period(period_start, period_days)
     rows = await reporting.coverage(uow, period, jurisdiction)
@@ -93,7 +93,7 @@ async def get_coverage(uow: Uow, period_start: date | None = None, period_days: 
 
 @router.get("/reports/red-flag-rate", tags=["reports"],
             summary="Share of inspections, per reason (routine, complaint, follow-up), that contributed to a red flag.")
-async def get_red_flag_rate(uow: Uow, period_start: date | None = None, period_days: int = Query(365, ge=1, le=3660),
+async def get_red_flag_rate(uow: Uow, period_start: Day | None = None, period_days: int = Query(365, ge=1, le=3660),
                             _=require(*REPORT_READERS)) -> dict:
     period = _period(period_start, period_days)
     return {"period_start": period.start, "period_end": period.end, "rows": await reporting.red_flag_rate(uow, period)}

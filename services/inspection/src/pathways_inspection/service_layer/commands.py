@@ -24,6 +24,12 @@ Id = Annotated[Text, StringConstraints(min_length=1, max_length=64)]
 AnswerKey = Annotated[Text, StringConstraints(min_length=1, max_length=100)]
 Code = Annotated[Text, StringConstraints(max_length=64)]
 
+# Dates screening and scheduling can compute with: a window of a year back, a follow-up or a plan years ahead.
+# Outside them, date arithmetic overflows (year 1, year 9999): a 422, not a 500.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2999, 12, 31)
+Day = Annotated[date, Field(ge=EARLIEST, le=LATEST)]
+
 MAX_ANSWER_CHARS = 2000
 
 
@@ -58,7 +64,7 @@ class InspectionFields(BaseModel):
     establishment_id: Id
     program: Program
     reason: InspectionReason
-    inspected_on: date
+    inspected_on: Day
     result: InspectionResult
     indicator_codes: list[Code] = Field(default_factory=list, max_length=100,
                                         description="Indicator catalog codes observed.")
@@ -86,7 +92,7 @@ class RequestFollowUp(BaseModel):
 
     establishment_id: Id
     reason: Literal["follow_up"] = "follow_up"
-    due_on: date
+    due_on: Day
     red_flag_id: uuid.UUID | None = None
     requested_by: Annotated[Text, StringConstraints(min_length=1, max_length=100)]
     program: Program | None = None
