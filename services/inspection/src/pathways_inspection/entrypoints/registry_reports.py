@@ -43,7 +43,7 @@ def _bad(loc: tuple, msg: str, kind: str = "value_error") -> InvalidCommand:
     summary="Import a license-registry CSV (idempotent on license number); returns the per-row report.")
 async def post_import(request: Request, uow: Uow,
                       map: list[str] = Query(default=[], description="THEIR_COLUMN=OUR_COLUMN"),
-                      line_offset: int = Query(0, ge=0, le=2**31 - 1,
+                      line_offset: int = Query(0, ge=0, le=1_000_000_000,
                                                description="Added to reported line numbers (a chunk of a larger file)."),
                       import_id: uuid.UUID | None = Query(None, description="Shared by the chunks of one file, "
                                                           "so duplicates across chunks are reported."),
@@ -72,7 +72,7 @@ async def post_import(request: Request, uow: Uow,
 async def get_schedule(program: Program, uow: Uow, period_start: Day | None = None,
                        period_days: int = Query(365, ge=1, le=3660), inspectors: int = Query(1, ge=1, le=1000),
                        capacity: int = Query(4, ge=1, le=100, description="Inspections per inspector per day."),
-                       seed: int = Query(0, ge=0, le=2**63 - 1), jurisdiction: Jurisdiction = None,
+                       seed: int = Query(0, ge=-(2**63), le=2**63 - 1), jurisdiction: Jurisdiction = None,
                        _=require(Role.INSPECTOR, *REPORT_READERS)) -> dict:
     start = period_start or date(date.today().year, 1, 1)
     return await reporting.plan(uow, program, start, period_days, inspectors, capacity, seed, jurisdiction)
