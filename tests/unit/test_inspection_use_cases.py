@@ -20,8 +20,10 @@ from pathways_contracts.events import (
     RedFlagEscalated,
     RedFlagRaised,
 )
+from pathways_contracts.vocab import Program
 from pathways_inspection.domain.scheduling import Period
 from pathways_inspection.domain.screening_view import ScreeningViewer
+from pathways_inspection.entrypoints.http import viewer_for
 from pathways_inspection.service_layer import reporting
 from pathways_inspection.service_layer.commands import (
     ImportRegistry,
@@ -33,6 +35,8 @@ from pathways_inspection.service_layer.follow_ups import request_follow_up
 from pathways_inspection.service_layer.recording import record_batch, record_inspection
 from pathways_inspection.service_layer.registry import import_registry, upsert_establishment
 from pathways_inspection.service_layer.submissions import on_submitted
+from pathways_inspection.settings import InspectionSettings
+from pathways_runtime.auth import Principal, Role
 from pathways_runtime.errors import Conflict, Forbidden, InvalidCommand, NotFound, Unprocessable
 
 pytestmark = pytest.mark.unit
@@ -373,7 +377,7 @@ async def test_the_police_read_the_screening_as_their_redaction_policy_says(uow)
 async def test_plan_coverage_red_flag_rate_and_open_data_read_the_store(uow):
     est = await flagged(uow)
     await establishment(uow, "est-closed", status="revoked")
-    plan = await reporting.plan(uow, reporting.Program.FOOD, date(2027, 1, 1), 365, 1, 4, 0, "metro-county")
+    plan = await reporting.plan(uow, Program.FOOD, date(2027, 1, 1), 365, 1, 4, 0, "metro-county")
     assert plan["active_establishments"] == 1 and [v["establishment_id"] for v in plan["visits"]] == [est]
     assert [f["reason"] for f in plan["follow_ups"]] == []  # the red flag's visit is the labor program's
     period = Period(date(2026, 1, 1), 365)
@@ -395,3 +399,11 @@ async def test_ops_see_no_indicator_at_all_and_an_unknown_role_reads_nothing(uow
     assert ops["assessment"]["level"] == "red_flag"
     with pytest.raises(Forbidden):
         await reporting.screening_of(uow, est, date(2026, 11, 10), ScreeningViewer("nobody"))
+
+
+@pytest.mark.parametrize("role,org,view", [
+    (Role.TRIAGE, "mdt", None), (Role.OPS, "ops", "ops"), (Role.DEPARTMENT, "police-department", "police"),
+    (Role.INSPECTOR, "labor-standards", "labor"), (Role.DEPARTMENT, "unheard-of", "ops")])
+def test_the_screening_view_comes_from_the_token_and_an_unknown_organisation_gets_the_narrowest(role, org, view):
+    who = Principal(subject="s", role=role, org=org)
+    assert viewer_for(who, InspectionSettings().department_roles).role == view

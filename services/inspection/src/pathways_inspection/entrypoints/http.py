@@ -9,6 +9,7 @@ runtime's: ``InvalidCommand`` → 422 naming each field, ``NotFound`` → 404,
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
 
@@ -75,14 +76,19 @@ async def get_establishment(establishment_id: EstablishmentId, uow: Uow, _=requi
     return await reporting.establishment_with_follow_ups(uow, establishment_id)
 
 
-def screening_viewer(who: Principal = require(*READERS),
-                     service: Service = Depends(current_service)) -> ScreeningViewer:
-    """What the caller's token may see of screening: the triage team everything, others their role's view."""
+def viewer_for(who: Principal, department_roles: Mapping[str, str]) -> ScreeningViewer:
+    """What the caller's token may see of screening: the triage team everything, ops the ops view, a department
+    or its inspectors the view of the role its organisation has; an organisation with no role, the ops view."""
     if who.role == Role.TRIAGE:
         return ScreeningViewer(None)
     if who.role == Role.OPS:
         return ScreeningViewer("ops")
-    return ScreeningViewer(service.settings.department_roles.get(who.org, "ops"))
+    return ScreeningViewer(department_roles.get(who.org, "ops"))
+
+
+def screening_viewer(who: Principal = require(*READERS),
+                     service: Service = Depends(current_service)) -> ScreeningViewer:
+    return viewer_for(who, service.settings.department_roles)
 
 
 @router.get("/establishments/{establishment_id}/screening", tags=["screening"],
