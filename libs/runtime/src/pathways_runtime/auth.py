@@ -22,7 +22,8 @@ from pathways_runtime.settings import DEFAULT_TOKEN_MAX_TTL_SECONDS
 ISSUER = "pathways"
 CLOCK_SKEW_SECONDS = 60  # an issuer's clock may run a little ahead of ours
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc",
-                          "/openapi.json", "/asyncapi.json"})
+                          "/openapi.json", "/asyncapi.json",
+                          "/open-data/lives.zip"})  # published open data (inspection), rate-limited there
 
 
 class Role(StrEnum):
