@@ -45,6 +45,9 @@ def run() -> None:
         trace_dir = str((STATE_DIR / "traces").resolve())
         env = dict(os.environ) | {"KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database,
                                   "PATHWAYS_TRACE_DIR": trace_dir}
+        # Development: webhooks may reach a receiver on this machine (the notification service says so at
+        # start); the services' own ports stay refused.
+        env.setdefault("PATHWAYS_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
         started = stack.start_services(env, STATE_DIR)
         try:
             with console.status("waiting for the services to be ready"):
