@@ -79,7 +79,7 @@ def bootstrap(settings: NotificationSettings | None = None) -> NotificationServi
                         extra={"allowed_networks": settings.webhook_allowed_networks})
         async with httpx.AsyncClient() as client:
             try:
-                await worker.run(ChannelSender(client, settings, service.address_policy))
+                await worker.run(ChannelSender(client, settings, lambda: service.address_policy))
             finally:
                 await worker.stop()
 

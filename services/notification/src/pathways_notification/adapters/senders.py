@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 from opentelemetry import context as otel_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -14,10 +16,11 @@ from pathways_notification.settings import NotificationSettings
 
 
 class ChannelSender:
-    def __init__(self, client: httpx.AsyncClient, settings: NotificationSettings, policy: AddressPolicy) -> None:
+    def __init__(self, client: httpx.AsyncClient, settings: NotificationSettings,
+                 policy: Callable[[], AddressPolicy]) -> None:
         self._client = client
         self._settings = settings
-        self._policy = policy
+        self._policy = policy  # read per attempt: an operator's allow-list applies to what is still waiting
 
     async def __call__(self, delivery: PendingDelivery) -> Attempt:
         # The attempt joins the trace of the event it delivers (the receiver gets a traceparent header).
@@ -29,6 +32,6 @@ class ChannelSender:
                 return await email.send(self._settings.email, delivery.target, str(delivery.id),
                                         delivery.event_type, event)
             return await webhook.post(self._client, delivery.target, delivery.secret, str(delivery.id), event,
-                                      timeout=self._settings.delivery_timeout_seconds, policy=self._policy)
+                                      timeout=self._settings.delivery_timeout_seconds, policy=self._policy())
         finally:
             otel_context.detach(token)

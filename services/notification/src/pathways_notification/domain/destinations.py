@@ -38,13 +38,15 @@ class AddressPolicy:
             address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
         if (address, port) in self.denied_endpoints:
             return f"{address}:{port} is a Pathways service"
-        if address.is_global or any(address in network for network in self.allowed):
+        # Python counts some multicast ranges as global; a webhook is never multicast.
+        public = address.is_global and not address.is_multicast
+        if public or any(address in network for network in self.allowed):
             return None
         return f"{address} is {_kind(address)}, not a public address"
 
 
 def _kind(address: IPAddress) -> str:
-    for name in ("loopback", "link_local", "private", "multicast", "unspecified", "reserved"):
+    for name in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
         if getattr(address, f"is_{name}"):
             return name.replace("_", "-")
     return "not globally routable"

@@ -1,0 +1,92 @@
+"""Settings, grants, the structured CloudEvent a department receives, and the worker's heartbeat."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from pathways_notification.domain.envelope import STRUCTURED_CONTENT_TYPE, structured_event
+from pathways_notification.domain.grants import load_grants
+from pathways_notification.domain.model import PendingDelivery
+from pathways_notification.domain.redaction import DepartmentRole
+from pathways_notification.service_layer.delivery import DeliveryWorker
+from pathways_notification.settings import NotificationSettings
+
+pytestmark = pytest.mark.unit
+
+
+def test_settings_default_to_the_production_backoff_and_no_allowed_networks():
+    settings = NotificationSettings()
+    assert (settings.delivery_base_seconds, settings.delivery_cap_seconds, settings.delivery_max_attempts) == (
+        1.0, 600.0, 6)
+    assert settings.webhook_allowed_networks == []
+    assert settings.delivery_stall_seconds > settings.delivery_poll_seconds
+
+
+def test_settings_come_from_the_environment_once(monkeypatch):
+    monkeypatch.setenv("PATHWAYS_DELIVERY_BASE_SECONDS", "0.05")
+    monkeypatch.setenv("PATHWAYS_DELIVERY_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("PATHWAYS_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.1/32, ::1/128")
+    monkeypatch.setenv("SMTP_HOST", "mail.city.example")
+    settings = NotificationSettings()
+    assert (settings.delivery_base_seconds, settings.delivery_max_attempts) == (0.05, 3)
+    assert settings.webhook_allowed_networks == ["127.0.0.1/32", "::1/128"]
+    assert settings.email.host == "mail.city.example"
+    monkeypatch.setenv("SMTP_HOST", "elsewhere.example")
+    assert settings.email.host == "mail.city.example"  # read once, not per attempt
+
+
+def test_tests_pass_settings_in_code():
+    assert NotificationSettings(delivery_max_attempts=2).delivery_max_attempts == 2
+
+
+def test_every_grant_is_a_known_role():
+    grants = load_grants()
+    assert grants.departments and all(isinstance(r, DepartmentRole) for r in grants.departments.values())
+    assert grants.role_of("police-department") == "police" and grants.role_of("nobody") is None
+
+
+def _delivery(role: str, body: dict, time: datetime) -> PendingDelivery:
+    return PendingDelivery(
+        id=uuid.uuid4(), subscription_id=uuid.uuid4(), event_id="evt-1", event_type="redflag.raised",
+        subject="est-1", source="/pathways/inspection", time=time, body=body, traceparent=None, attempts=0,
+        next_attempt_at=time, department="d", role=role, channel="webhook", target="https://x.example",
+        secret=None, case_restricted=False)
+
+
+def test_a_department_receives_a_structured_cloudevent_redacted_for_its_role():
+    body = {"red_flag_id": "r1", "establishment_id": "est-1", "level": "urgent", "score": 9.1,
+            "minor_indicated": True, "indicator_codes": []}
+    time = datetime(2026, 11, 21, 13, 0, tzinfo=timezone(timedelta(hours=1)))
+    event = structured_event(_delivery("police", body, time))
+    assert event == {
+        "specversion": "1.0", "id": "evt-1", "source": "/pathways/inspection", "type": "redflag.raised",
+        "subject": "est-1", "time": "2026-11-21T12:00:00Z", "datacontenttype": "application/json",
+        "data": {"red_flag_id": "r1", "establishment_id": "est-1", "level": "urgent", "indicator_codes": []}}
+    assert STRUCTURED_CONTENT_TYPE == "application/cloudevents+json"
+    assert structured_event(_delivery("victim_services", body, time))["data"]["minor_indicated"] is True
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_worker_is_stalled_when_no_pass_completed_for_longer_than_allowed():
+    clock = Clock()
+    worker = DeliveryWorker(lambda: None, lambda: None, NotificationSettings(delivery_stall_seconds=30),
+                            clock=clock)  # type: ignore[arg-type]
+    clock.now += 29
+    assert not worker.stalled()  # starting: it has as long for its first pass
+    clock.now += 2
+    assert worker.stalled()
+    worker.last_pass = clock.now
+    clock.now += 10
+    assert not worker.stalled()
+    clock.now += 21
+    assert worker.stalled()
