@@ -23,12 +23,14 @@ import httpx
 import pytest
 
 from pathways_notification.adapters import wake
+from pathways_notification.adapters.repository import SubscriptionRepository
 from pathways_notification.adapters.senders import ChannelSender
 from pathways_notification.bootstrap import bootstrap
 from pathways_notification.domain.destinations import AddressPolicy
 from pathways_notification.service_layer import handlers
 from pathways_notification.service_layer.commands import FanOut, Subscribe
 from pathways_notification.service_layer.delivery import DeliveryWorker
+from pathways_notification.service_layer.subscription_table import SubscriptionTable
 from pathways_notification.service_layer.unit_of_work import NotificationUnitOfWork
 from pathways_notification.settings import NotificationSettings
 from pathways_runtime import db
@@ -84,7 +86,8 @@ async def test_deliveries_resume_by_themselves_after_postgresql_restarts(own_pos
     def uow() -> NotificationUnitOfWork:
         return NotificationUnitOfWork(pool, schema="notification", source="/pathways/notification")
 
-    worker = DeliveryWorker(uow, lambda: wake.listening(pool), settings)
+    table = SubscriptionTable(lambda: SubscriptionRepository(pool).all_active())
+    worker = DeliveryWorker(uow, lambda: wake.listening(pool, table.invalidate), settings)
     policy = AddressPolicy.from_settings(["127.0.0.0/8"], [])
 
     async def allowed(url: str) -> None:
@@ -96,11 +99,11 @@ async def test_deliveries_resume_by_themselves_after_postgresql_restarts(own_pos
             await handlers.subscribe(Subscribe.model_validate({
                 "event_types": ["redflag.raised"], "url": receiver.url, "department": "city-police",
                 "role": "police", "caller_role": Role.OPS, "caller_org": "ops"}), uow(), allowed)
-            await handlers.fan_out(red_flag("before"), uow())
+            await handlers.fan_out(red_flag("before"), uow(), table)
             await eventually(lambda: _count(receiver, 1))
 
             await asyncio.to_thread(fast_restart, own_postgres)
-            await until_it_works(lambda: handlers.fan_out(red_flag("after-restart"), uow()))
+            await until_it_works(lambda: handlers.fan_out(red_flag("after-restart"), uow(), table))
             await eventually(lambda: _count(receiver, 2), timeout=60)
 
             # And a LISTEN backend terminated from another connection (what an operator's kill looks like).
@@ -113,7 +116,7 @@ async def test_deliveries_resume_by_themselves_after_postgresql_restarts(own_pos
                 assert killed >= 1
             finally:
                 await admin.close()
-            await until_it_works(lambda: handlers.fan_out(red_flag("after-kill"), uow()))
+            await until_it_works(lambda: handlers.fan_out(red_flag("after-kill"), uow(), table))
             await eventually(lambda: _count(receiver, 3), timeout=60)
 
             assert [d.json()["data"]["jurisdiction"] for d in receiver.received] == [

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pathways_notification.domain.model import Attempt, NewDelivery, PendingDelivery, Subscription
+from pathways_notification.service_layer.subscription_table import SubscriptionTable
 from pathways_runtime.testing import FakeUnitOfWork
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -52,8 +53,8 @@ class FakeSubscriptions:
         sub = self.t.subscriptions.get(subscription_id)
         return None if sub is None else {k: v for k, v in dataclasses.asdict(sub).items() if k != "secret"}
 
-    async def active_for(self, event_type: str) -> list[Subscription]:
-        return [s for s in self.t.subscriptions.values() if s.active and event_type in s.event_types]
+    async def all_active(self) -> list[Subscription]:
+        return [s for s in self.t.subscriptions.values() if s.active]
 
     async def deactivate(self, subscription_id: uuid.UUID) -> None:
         self.t.subscriptions[subscription_id] = dataclasses.replace(self.t.subscriptions[subscription_id],
@@ -74,6 +75,8 @@ class FakeDeliveries:
         for new in deliveries:
             if any(d.new.event_id == new.event_id for d in self._of(new.subscription_id)):
                 continue  # on conflict (subscription_id, event_id) do nothing
+            if not self.t.subscriptions[new.subscription_id].active:
+                continue  # deactivated since the caller's (in-memory) list was read
             self.t.deliveries[new.id] = StoredDelivery(new, seq=len(self.t.deliveries) + 1)
         await self.wake_worker()
 
@@ -182,3 +185,5 @@ class FakeNotificationUnitOfWork(FakeUnitOfWork):
         self.subscriptions = FakeSubscriptions(self.tables)
         self.deliveries = FakeDeliveries(self.tables)
         self.restrictions = FakeRestrictions(self.tables)
+        # Reloaded on every read: these tests see every change at once (the table's own tests check caching).
+        self.table = SubscriptionTable(self.subscriptions.all_active, max_age_seconds=0)

@@ -13,6 +13,7 @@ from pathways_contracts.events import NotificationDelivered, NotificationFailed
 from pathways_notification.domain.model import Attempt, PendingDelivery
 from pathways_notification.domain.outcome import Outcome
 from pathways_notification.service_layer import handlers
+from pathways_notification.service_layer.subscription_table import SubscriptionTable
 from pathways_notification.service_layer.commands import (
     DeliverOne, FanOut, ReplayDelivery, ReplaySubscription, RestrictContact, Subscribe,
 )
@@ -23,6 +24,10 @@ from pathways_runtime.errors import Conflict, Forbidden, InvalidCommand, NotFoun
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 HOOK = "https://hooks.dept.example/p"
+
+
+async def fan_out(cmd: FanOut, uow: FakeNotificationUnitOfWork) -> int:
+    return await handlers.fan_out(cmd, uow, uow.table)
 
 
 async def allow_all(url: str) -> None:
@@ -133,8 +138,8 @@ async def test_fan_out_records_one_delivery_per_matching_subscription_with_filte
     labor_only = await subscribe(uow, role="victim_services", categories=["labor"])
     other_type = await subscribe(uow, role="victim_services", event_types=["case.opened"])
 
-    assert await handlers.fan_out(red_flag(level="red_flag", categories=["sex"]), uow) == 1
-    assert await handlers.fan_out(red_flag(level="urgent", categories=["both"]), uow) == 3
+    assert await fan_out(red_flag(level="red_flag", categories=["sex"]), uow) == 1
+    assert await fan_out(red_flag(level="urgent", categories=["both"]), uow) == 3
     by_sub = [d.new.subscription_id for d in uow.tables.deliveries.values()]
     assert by_sub.count(everything) == 2 and by_sub.count(metro_urgent) == 1 and by_sub.count(labor_only) == 1
     assert other_type not in by_sub
@@ -145,15 +150,15 @@ async def test_fan_out_skips_a_role_that_receives_nothing_of_the_type():
     await subscribe(uow, role="police", event_types=["victim_service.engaged"])
     event = FanOut(event_id="e1", event_type="victim_service.engaged", subject="r1", source="/pathways/referral",
                    time=NOW, data={"referral_id": "r1", "case_id": str(uuid.uuid4()), "agency_id": "advocates"})
-    assert await handlers.fan_out(event, uow) == 0 and uow.tables.deliveries == {}
+    assert await fan_out(event, uow) == 0 and uow.tables.deliveries == {}
 
 
 async def test_fan_out_keeps_the_event_as_it_was_and_is_idempotent():
     uow = FakeNotificationUnitOfWork()
     sub_id = await subscribe(uow)
     event = red_flag()
-    await handlers.fan_out(event, uow)
-    await handlers.fan_out(event, uow)  # the same event again (a redelivery)
+    await fan_out(event, uow)
+    await fan_out(event, uow)  # the same event again (a redelivery)
     [stored] = uow.tables.deliveries.values()
     assert stored.new.subscription_id == sub_id and stored.new.body == event.data  # redaction is at send time
     assert (stored.new.source, stored.new.time, stored.new.event_id) == (event.source, NOW, event.event_id)
@@ -163,7 +168,7 @@ async def test_fan_out_ignores_inactive_subscriptions():
     uow = FakeNotificationUnitOfWork()
     sub_id = await subscribe(uow)
     await uow.subscriptions.deactivate(sub_id)
-    assert await handlers.fan_out(red_flag(), uow) == 0
+    assert await fan_out(red_flag(), uow) == 0
 
 
 async def test_nothing_about_a_restricted_case_is_recorded():
@@ -171,8 +176,8 @@ async def test_nothing_about_a_restricted_case_is_recorded():
     await subscribe(uow, role="labor", event_types=["case.triaged"])
     restricted, other = uuid.uuid4(), uuid.uuid4()
     await handlers.restrict_contact(RestrictContact(case_id=restricted, restricted=True, changed_at=NOW), uow)
-    assert await handlers.fan_out(case_event(restricted), uow) == 0
-    assert await handlers.fan_out(case_event(other), uow) == 1
+    assert await fan_out(case_event(restricted), uow) == 0
+    assert await fan_out(case_event(other), uow) == 1
 
 
 # --- restrict contact --------------------------------------------------------------------------------
@@ -182,7 +187,7 @@ async def test_a_restriction_cancels_pending_and_parked_deliveries_about_the_cas
     await subscribe(uow, role="labor", event_types=["case.triaged", "case.closed"])
     case, other = uuid.uuid4(), uuid.uuid4()
     for event in (case_event(case), case_event(case, "case.closed"), case_event(other)):
-        await handlers.fan_out(event, uow)
+        await fan_out(event, uow)
     first, second, third = uow.tables.deliveries
     await uow.deliveries.park(second, 6, "HTTP 503")
 
@@ -201,7 +206,7 @@ async def test_an_older_change_does_not_undo_a_newer_one_and_lifting_cancels_not
     await handlers.restrict_contact(
         RestrictContact(case_id=case, restricted=True, changed_at=NOW - timedelta(minutes=1)), uow)
     assert not await uow.restrictions.is_restricted(str(case))  # the later "lifted" stands
-    assert await handlers.fan_out(case_event(case), uow) == 1
+    assert await fan_out(case_event(case), uow) == 1
 
 
 # --- deliver one -------------------------------------------------------------------------------------
@@ -224,7 +229,7 @@ RETRIES = handlers.Retries(max_attempts=3, backoff=Backoff(base=2.0, cap=60.0, r
 
 async def one_pending(uow, **sub_fields) -> tuple[uuid.UUID, uuid.UUID]:
     sub_id = await subscribe(uow, **sub_fields)
-    await handlers.fan_out(red_flag(), uow)
+    await fan_out(red_flag(), uow)
     [delivery_id] = uow.tables.deliveries
     return sub_id, delivery_id
 
@@ -272,12 +277,12 @@ async def test_the_last_failed_attempt_parks_the_delivery_and_announces_it():
 async def test_a_410_unsubscribes_and_cancels_what_waits():
     uow = FakeNotificationUnitOfWork()
     sub_id, first = await one_pending(uow)
-    await handlers.fan_out(red_flag(), uow)
+    await fan_out(red_flag(), uow)
     assert await deliver(uow, sub_id, Receiver(410)) is Outcome.UNSUBSCRIBED
     assert not uow.tables.subscriptions[sub_id].active
     # The answered one and the one behind it: nothing more goes to a receiver that said "gone".
     assert [d.status for d in uow.tables.deliveries.values()] == ["cancelled", "cancelled"]
-    assert await handlers.fan_out(red_flag(), uow) == 0
+    assert await fan_out(red_flag(), uow) == 0
 
 
 async def test_a_410_from_a_mail_server_is_just_a_failure():
@@ -291,7 +296,7 @@ async def test_a_delivery_about_a_case_restricted_after_it_was_recorded_is_cance
     uow = FakeNotificationUnitOfWork()
     sub_id = await subscribe(uow, role="labor", event_types=["case.triaged"])
     case = uuid.uuid4()
-    await handlers.fan_out(case_event(case), uow)
+    await fan_out(case_event(case), uow)
     [delivery_id] = uow.tables.deliveries
     uow.tables.restricted[case] = (True, NOW)  # recorded without the cancel (the race the worker guards)
     receiver = Receiver()
@@ -304,7 +309,7 @@ async def test_deliveries_of_a_subscription_go_out_in_order():
     sub_id = await subscribe(uow)
     events = [red_flag() for _ in range(3)]
     for event in events:
-        await handlers.fan_out(event, uow)
+        await fan_out(event, uow)
     receiver = Receiver(204, 204, 204)
     while await deliver(uow, sub_id, receiver):
         pass
@@ -338,7 +343,7 @@ async def test_replaying_a_subscription_replays_its_parked_deliveries_only():
     sub_id, parked = await one_pending(uow)
     await uow.deliveries.park(parked, 3, "down")
     other = await subscribe(uow)
-    await handlers.fan_out(red_flag(), uow)
+    await fan_out(red_flag(), uow)
     for delivery_id, stored in uow.tables.deliveries.items():
         if stored.new.subscription_id == other:
             await uow.deliveries.park(delivery_id, 3, "down")
@@ -346,3 +351,66 @@ async def test_replaying_a_subscription_replays_its_parked_deliveries_only():
     assert [s.status for s in uow.tables.deliveries.values() if s.new.subscription_id == other] == ["parked"]
     with pytest.raises(NotFound):
         await handlers.replay_subscription(ReplaySubscription(subscription_id=uuid.uuid4()), uow)
+
+
+# --- fan-out against the in-memory subscription table (issue 10) --------------------------------------
+
+class CountingClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_an_event_no_subscription_wants_costs_no_transaction_and_no_query():
+    uow = FakeNotificationUnitOfWork()
+    await subscribe(uow, event_types=["case.opened"], role="labor")
+    for _ in range(50):
+        await subscribe(uow, role="victim_services", jurisdictions=["elsewhere"])
+    table = SubscriptionTable(uow.subscriptions.all_active, clock=CountingClock())
+    began = []
+    uow._begin = lambda: began.append(1)  # type: ignore[method-assign] (any transaction would show here)
+    for _ in range(100):
+        assert await handlers.fan_out(red_flag(jurisdiction="metro"), uow, table) == 0
+    assert began == [] and table.loads == 1  # one read of the table for 100 events
+
+
+async def test_the_table_reloads_when_invalidated_and_when_too_old():
+    uow = FakeNotificationUnitOfWork()
+    clock = CountingClock()
+    table = SubscriptionTable(uow.subscriptions.all_active, max_age_seconds=30, clock=clock)
+    assert await table.for_type("redflag.raised") == []
+    sub_id = await handlers.subscribe(subscribe_cmd(), uow, allow_all, changed=table.invalidate)
+    assert [s.id for s in await table.for_type("redflag.raised")] == [sub_id.id]  # reloaded on the change
+    await uow.subscriptions.deactivate(sub_id.id)  # in another process: its NOTIFY has not arrived yet
+    assert len(await table.for_type("redflag.raised")) == 1 and table.loads == 2
+    clock.now += 31
+    assert await table.for_type("redflag.raised") == [] and table.loads == 3
+
+
+async def test_a_stale_table_cannot_make_a_delivery_for_a_deactivated_subscription():
+    uow = FakeNotificationUnitOfWork()
+    sub = await subscribe(uow)
+    table = SubscriptionTable(uow.subscriptions.all_active, clock=CountingClock())
+    await table.for_type("redflag.raised")
+    await uow.subscriptions.deactivate(sub)  # the table still lists it
+    assert len(await table.for_type("redflag.raised")) == 1
+    await handlers.fan_out(red_flag(), uow, table)
+    assert uow.tables.deliveries == {}
+
+
+async def test_a_change_during_a_load_is_not_lost():
+    uow = FakeNotificationUnitOfWork()
+    table = SubscriptionTable(uow.subscriptions.all_active, clock=CountingClock())
+
+    async def load_then_change():
+        subs = await uow.subscriptions.all_active()
+        table.invalidate()  # a NOTIFY arrives while the load is in flight
+        return subs
+
+    table._load = load_then_change
+    await table.for_type("redflag.raised")
+    table._load = uow.subscriptions.all_active
+    await table.for_type("redflag.raised")
+    assert table.loads == 2  # the first load did not count as fresh

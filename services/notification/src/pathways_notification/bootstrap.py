@@ -13,7 +13,9 @@ from pathways_notification.adapters import destinations, wake
 from pathways_notification.adapters.senders import ChannelSender
 from pathways_notification.domain.destinations import AddressPolicy
 from pathways_notification.entrypoints.events import on_contact_restricted, on_event
+from pathways_notification.adapters.repository import SubscriptionRepository
 from pathways_notification.service_layer.delivery import DeliveryWorker
+from pathways_notification.service_layer.subscription_table import SubscriptionTable
 from pathways_notification.service_layer.handlers import DestinationRefused
 from pathways_notification.service_layer.unit_of_work import NotificationUnitOfWork
 from pathways_notification.settings import NotificationSettings
@@ -35,6 +37,7 @@ class NotificationService(Service):
 
     settings: NotificationSettings
     delivery_worker: DeliveryWorker
+    subscriptions: SubscriptionTable
     address_policy: AddressPolicy
 
     async def check_destination(self, url: str) -> None:
@@ -61,14 +64,17 @@ def bootstrap(settings: NotificationSettings | None = None) -> NotificationServi
                               description="A department received an event.")
     service.declare_publisher(NotificationFailed, title="notification.failed",
                               description="A delivery was parked after its last attempt.")
+    service.subscriptions = SubscriptionTable(lambda: SubscriptionRepository(service.pool).all_active(),
+                                              settings.subscription_refresh_seconds)
     service.consumers.on_each([registry()[t] for t in subscribable()], title="Notify subscribers",
                               description="Records one delivery per matching subscription for every event.",
-                              )(on_event)
+                              )(on_event(service.subscriptions))
     service.consumers.on(CaseContactRestricted, title="Stop notifying about a case",
                          description="Someone on the case must not be contacted: nothing more about the case is "
                                      "delivered, and what was waiting is cancelled.")(on_contact_restricted)
 
-    worker = DeliveryWorker(service.uow, lambda: wake.listening(service.pool), settings)  # type: ignore[arg-type]
+    worker = DeliveryWorker(service.uow, lambda: wake.listening(service.pool, service.subscriptions.invalidate),
+                            settings)  # type: ignore[arg-type]
     service.delivery_worker = worker
 
     @service.background

@@ -41,6 +41,9 @@ class NotificationSettings(Settings):
     # /readyz says not ready when the worker has not completed a pass for this long (it should every poll).
     delivery_stall_seconds: float = Field(30.0, validation_alias=_env(
         "PATHWAYS_DELIVERY_STALL_SECONDS", "delivery_stall_seconds"))
+    # The in-memory subscription table reloads on every change (NOTIFY), and at least this often.
+    subscription_refresh_seconds: float = Field(30.0, validation_alias=_env(
+        "PATHWAYS_SUBSCRIPTION_REFRESH_SECONDS", "subscription_refresh_seconds"))
     # Networks a webhook may reach although they are loopback, private or link-local (CIDR, comma-separated),
     # e.g. "127.0.0.1/32" for a receiver on this machine in development. Empty in production.
     webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list, validation_alias=_env(

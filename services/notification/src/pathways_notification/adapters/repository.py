@@ -14,6 +14,7 @@ from pathways_notification.domain.model import Attempt, NewDelivery, PendingDeli
 
 SCHEMA = "notification"
 WAKE_CHANNEL = "pathways_deliveries"
+SUBSCRIPTIONS_CHANNEL = "pathways_subscriptions"  # a subscription changed: in-memory tables reload
 FALLBACK_SOURCE = "/pathways/notification"  # deliveries recorded before sources were kept
 _DELIVERY_COLUMNS = (
     "d.id, d.subscription_id, s.department, s.channel, d.event_id, d.event_type, d.subject, d.status,"
@@ -40,6 +41,14 @@ class SubscriptionRepository:
             sub.id, sub.department, sub.role, list(sub.event_types), sub.channel, sub.target, sub.secret,
             sorted(f.jurisdictions), f.min_level, sorted(str(c) for c in f.categories),
             sorted(str(p) for p in f.programs))
+        await self._changed()
+
+    async def _changed(self) -> None:
+        await self._conn.execute(f"select pg_notify('{SUBSCRIPTIONS_CHANNEL}', '')")
+
+    async def all_active(self) -> list[Subscription]:
+        rows = await self._conn.fetch(f"select * from {SCHEMA}.subscriptions where active")
+        return [_subscription(r) for r in rows]
 
     async def get(self, subscription_id: uuid.UUID) -> Subscription | None:
         row = await self._conn.fetchrow(f"select * from {SCHEMA}.subscriptions where id = $1", subscription_id)
@@ -50,17 +59,11 @@ class SubscriptionRepository:
         row = await self._conn.fetchrow(f"select * from {SCHEMA}.subscriptions where id = $1", subscription_id)
         return {k: v for k, v in dict(row).items() if k != "secret"} if row else None
 
-    async def active_for(self, event_type: str) -> list[Subscription]:
-        # FOR SHARE: a concurrent 410 unsubscribe either waits for this transaction (and then cancels the
-        # deliveries it adds) or has committed first (and the row no longer qualifies): no orphan pending.
-        rows = await self._conn.fetch(
-            f"select * from {SCHEMA}.subscriptions where active and $1 = any(event_types) for share", event_type)
-        return [_subscription(r) for r in rows]
-
     async def deactivate(self, subscription_id: uuid.UUID) -> None:
         await self._conn.execute(
             f"update {SCHEMA}.subscriptions set active = false, deactivated_at = now() where id = $1",
             subscription_id)
+        await self._changed()
 
 
 class DeliveryRepository:
@@ -68,14 +71,21 @@ class DeliveryRepository:
         self._conn = conn
 
     async def add(self, deliveries: list[NewDelivery]) -> None:
-        """Record deliveries (one statement for all); an event already recorded for a subscription is skipped."""
+        """Record deliveries (one statement for all); an event already recorded for a subscription is skipped,
+        and so is a subscription that is no longer active (the caller's list may be a moment stale)."""
         if not deliveries:
             return
+        # FOR SHARE: a concurrent 410 unsubscribe either waits for this transaction (and then cancels the
+        # deliveries it adds) or has committed first (and the row no longer qualifies): no orphan pending.
         await self._conn.execute(
-            f"insert into {SCHEMA}.deliveries (id, subscription_id, event_id, event_type, subject, body,"
+            f"with active as (select id from {SCHEMA}.subscriptions where id = any($2::uuid[]) and active"
+            " for share)"
+            f" insert into {SCHEMA}.deliveries (id, subscription_id, event_id, event_type, subject, body,"
             " traceparent, source, event_time)"
             " select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[],"
-            " $7::text[], $8::text[], $9::timestamptz[]) on conflict (subscription_id, event_id) do nothing",
+            " $7::text[], $8::text[], $9::timestamptz[]) as u(id, subscription_id, event_id, event_type, subject,"
+            " body, traceparent, source, event_time) where u.subscription_id in (select id from active)"
+            " on conflict (subscription_id, event_id) do nothing",
             [d.id for d in deliveries], [d.subscription_id for d in deliveries], [d.event_id for d in deliveries],
             [d.event_type for d in deliveries], [d.subject for d in deliveries],
             [json.dumps(d.body, default=str) for d in deliveries], [d.traceparent for d in deliveries],

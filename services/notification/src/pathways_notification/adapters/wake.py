@@ -14,7 +14,9 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 
-from pathways_notification.adapters.repository import WAKE_CHANNEL
+from collections.abc import Callable
+
+from pathways_notification.adapters.repository import SUBSCRIPTIONS_CHANNEL, WAKE_CHANNEL
 
 
 class Wake:
@@ -37,16 +39,25 @@ class Wake:
 
 
 @contextlib.asynccontextmanager
-async def listening(pool: asyncpg.Pool) -> AsyncIterator[Wake]:
+async def listening(pool: asyncpg.Pool, subscriptions_changed: Callable[[], None] = lambda: None,
+                    ) -> AsyncIterator[Wake]:
+    """LISTEN for deliveries to send and for subscription changes (``subscriptions_changed`` is called)."""
     conn = await pool.acquire()
     wake = Wake(conn)
+
+    def changed(*_: object) -> None:
+        subscriptions_changed()
+
     try:
         await conn.add_listener(WAKE_CHANNEL, wake.notified)
+        await conn.add_listener(SUBSCRIPTIONS_CHANNEL, changed)
         conn.add_termination_listener(wake.notified)  # wake the worker at once when the connection dies
+        subscriptions_changed()  # what changed while nobody listened (a new or a re-established connection)
         yield wake
     finally:
         with contextlib.suppress(Exception):  # a dead connection cannot unlisten; the pool replaces it
             if not conn.is_closed():
                 await conn.remove_listener(WAKE_CHANNEL, wake.notified)
+                await conn.remove_listener(SUBSCRIPTIONS_CHANNEL, changed)
             conn.remove_termination_listener(wake.notified)
         await pool.release(conn)

@@ -42,7 +42,8 @@ async def subscribe(body: SubscriptionRequest, who: Principal = require(Role.DEP
                     service=Depends(current_service),
                     uow: NotificationUnitOfWork = Depends(unit_of_work)) -> SubscriptionCreated:
     cmd = Subscribe.model_validate(body.model_dump() | {"caller_role": who.role, "caller_org": who.org})
-    created = await handlers.subscribe(cmd, uow, service.check_destination)
+    created = await handlers.subscribe(cmd, uow, service.check_destination,
+                                       changed=service.subscriptions.invalidate)
     return SubscriptionCreated(id=created.id, secret=created.secret)
 
 

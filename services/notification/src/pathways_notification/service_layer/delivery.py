@@ -25,6 +25,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 from pathways_notification.adapters.wake import Wake
+from pathways_notification.domain.outcome import Outcome
 from pathways_notification.service_layer import handlers
 from pathways_notification.service_layer.commands import DeliverOne
 from pathways_notification.service_layer.unit_of_work import NotificationUnitOfWork
@@ -87,8 +88,7 @@ class DeliveryWorker:
         try:
             # Keep going while deliveries go out (or are cancelled); a retry or a park ends the lane for now.
             while await handlers.deliver_one(DeliverOne(subscription_id=subscription_id), self._uow(), send,
-                                             self.retries()) in (handlers.Outcome.DELIVERED,
-                                                                 handlers.Outcome.CANCELLED):
+                                             self.retries()) in (Outcome.DELIVERED, Outcome.CANCELLED):
                 pass
         except Exception:  # a lane must never die silently: the next pass starts it again
             log.exception("delivery lane failed", extra={"subscription_id": str(subscription_id)})

@@ -33,6 +33,7 @@ from pathways_notification.domain.filters import Filter
 from pathways_notification.service_layer.commands import (
     DeliverOne, FanOut, ReplayDelivery, ReplaySubscription, RestrictContact, Subscribe,
 )
+from pathways_notification.service_layer.subscription_table import SubscriptionTable
 from pathways_notification.service_layer.unit_of_work import NotificationUnitOfWork
 from pathways_runtime.auth import Role
 from pathways_runtime.backoff import Backoff
@@ -73,7 +74,8 @@ def new_secret() -> str:
 # --- subscribe ---------------------------------------------------------------------------------------
 
 async def subscribe(cmd: Subscribe, uow: NotificationUnitOfWork, check_destination: CheckDestination,
-                    grants: Grants | None = None) -> Created:
+                    grants: Grants | None = None, changed: Callable[[], None] = lambda: None) -> Created:
+    """``changed`` is told once the subscription is committed (this process's table reloads at once)."""
     department, role = _subscriber(cmd, grants or load_grants())
     if cmd.channel == "webhook":
         try:
@@ -89,6 +91,7 @@ async def subscribe(cmd: Subscribe, uow: NotificationUnitOfWork, check_destinati
     async with uow:
         await uow.subscriptions.add(sub)
         await uow.commit()
+    changed()
     return Created(sub.id, secret)
 
 
@@ -113,13 +116,18 @@ def _subscriber(cmd: Subscribe, grants: Grants) -> tuple[str, str]:
 
 # --- fan out -----------------------------------------------------------------------------------------
 
-async def fan_out(cmd: FanOut, uow: NotificationUnitOfWork) -> int:
-    """Record one delivery per subscription that wants the event; return how many."""
+async def fan_out(cmd: FanOut, uow: NotificationUnitOfWork, subscriptions: SubscriptionTable) -> int:
+    """Record one delivery per subscription that wants the event; return how many.
+
+    Subscriptions come from the in-memory table: an event no subscription wants costs no query and
+    no transaction of its own, however many subscriptions there are.
+    """
+    wanted = [sub for sub in await subscriptions.for_type(cmd.event_type) if wants(sub, cmd.event_type, cmd.data)]
+    if not wanted:
+        return 0
     async with uow:
         if await _about_a_restricted_case(uow, cmd.data):
             return 0
-        wanted = [sub for sub in await uow.subscriptions.active_for(cmd.event_type)
-                  if wants(sub, cmd.event_type, cmd.data)]
         await uow.deliveries.add([
             NewDelivery(subscription_id=sub.id, event_id=cmd.event_id, event_type=cmd.event_type,
                         subject=cmd.subject, source=cmd.source, time=cmd.time, body=cmd.data,
