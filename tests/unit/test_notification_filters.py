@@ -85,6 +85,7 @@ filters = st.builds(
 )
 
 
+@settings(deadline=None)
 @given(st.sampled_from(EVENT_TYPES), events)
 def test_property_an_empty_filter_matches_everything(event_type, data):
     assert matches(Filter(), event_type, data)
@@ -108,7 +109,7 @@ def tightened(draw, loose: Filter) -> Filter:
     )
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)  # no per-example time limit: the machine is shared
 @given(st.data(), filters, st.sampled_from(EVENT_TYPES), events)
 def test_property_adding_a_constraint_never_widens_matches(data, loose, event_type, event):
     strict = data.draw(tightened(loose))
