@@ -4,13 +4,15 @@ where a webhook may go, and lists that page."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from pathways_contracts import CloudEvent, encode
-from pathways_contracts.events import InspectionCompleted
+from pathways_contracts.events import InspectionCompleted, ReferralAccepted, ReferralCreated
 from pathways_notification.domain.destinations import AddressPolicy
 from pathways_runtime.auth import Role
 from support import bearer, eventually
@@ -30,10 +32,14 @@ async def producer(infrastructure):
 
 
 async def publish_inspection(producer, jurisdiction: str) -> CloudEvent:
-    event = CloudEvent(InspectionCompleted(
+    return await publish(producer, InspectionCompleted(
         inspection_id=uuid.uuid4(), establishment_id=f"est-{uuid.uuid4().hex[:8]}", jurisdiction=jurisdiction,
         department="health", program="massage_establishment", reason="routine", inspected_on=date(2026, 11, 2),
-        result="conditional", indicator_codes=[]), source="/tests/notification")
+        result="conditional", indicator_codes=[]))
+
+
+async def publish(producer, data) -> CloudEvent:
+    event = CloudEvent(data, source="/tests/notification")
     key, value, headers = encode(event)
     headers["traceparent"] = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
     await producer.send_and_wait(event.type, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
@@ -133,3 +139,34 @@ async def test_deliveries_are_listed_a_page_at_a_time_with_a_next_link(running, 
 async def test_readiness_includes_the_delivery_worker(running):
     response = await running.notification.get("/readyz")
     assert response.status_code == 200 and response.json()["checks"]["delivery_worker"] is True
+
+
+# --- item 10: the police receive nothing about engagement with services ---------------------------------
+
+async def test_police_receive_no_referral_naming_a_victim_service_agency(running, producer, receiver,
+                                                                         infrastructure):
+    # No filter: referral.accepted carries no jurisdiction, and a filter would hide the defect.
+    sub = (await running.notification.post("/subscriptions", headers=POLICE, json=body(
+        event_types=["referral.created", "referral.accepted"], url=receiver.url, jurisdictions=[]))).json()
+    referral, case, now = uuid.uuid4(), uuid.uuid4(), datetime.now(UTC)
+    agency = "riverbend-survivor-advocacy"
+    events = [await publish(producer, ReferralCreated(
+        referral_id=referral, case_id=case, agency_id=agency, establishment_id="est-x", jurisdiction="metro-county",
+        service="victim_services", level="urgent", rule_id="r1", policy_version="v1", due_by=now + timedelta(days=1),
+        created_at=now)),
+        await publish(producer, ReferralAccepted(referral_id=referral, case_id=case, agency_id=agency,
+                                                 accepted_at=now))]
+
+    conn = await asyncpg.connect(infrastructure.database_url)
+    try:
+        async def handled():
+            count = await conn.fetchval("select count(*) from notification.inbox where event_id = any($1::text[])",
+                                        [e.id for e in events])
+            return count == len(events)
+
+        await eventually(handled)  # the notification service has read both, whatever it decided
+    finally:
+        await conn.close()
+    rows = (await running.notification.get("/deliveries", headers=OPS, params={"subscription_id": sub["id"]})).json()
+    assert rows == [], "a police subscription got a referral delivery"
+    assert agency not in str([r.body for r in receiver.received])
