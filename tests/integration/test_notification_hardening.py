@@ -170,3 +170,11 @@ async def test_police_receive_no_referral_naming_a_victim_service_agency(running
     rows = (await running.notification.get("/deliveries", headers=OPS, params={"subscription_id": sub["id"]})).json()
     assert rows == [], "a police subscription got a referral delivery"
     assert agency not in str([r.body for r in receiver.received])
+
+
+async def test_readiness_fails_when_the_delivery_worker_has_not_made_progress(running, monkeypatch):
+    # Any pass older than zero seconds counts as overdue: the worker looks stalled to /readyz.
+    monkeypatch.setattr(running.services["notification"].settings, "delivery_stall_seconds", 0)
+    response = await running.notification.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": True, "broker": True, "delivery_worker": False}
