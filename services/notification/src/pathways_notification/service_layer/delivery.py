@@ -38,8 +38,9 @@ RECONNECT = Backoff(base=0.2, cap=10.0)
 
 
 class DeliveryWorker:
-    def __init__(self, uow: Callable[[], NotificationUnitOfWork], listen: Callable[[], AbstractAsyncContextManager[Wake]],
-                 settings: NotificationSettings, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, uow: Callable[[], NotificationUnitOfWork],
+                 listen: Callable[[], AbstractAsyncContextManager[Wake]], settings: NotificationSettings,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._uow = uow
         self._listen = listen
         self._settings = settings

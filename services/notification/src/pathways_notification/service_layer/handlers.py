@@ -24,12 +24,11 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pathways_contracts.events import NotificationDelivered, NotificationFailed
-from pathways_notification.domain.filters import matches
+from pathways_notification.domain.filters import Filter, matches
 from pathways_notification.domain.grants import Grants, load_grants
 from pathways_notification.domain.model import Attempt, NewDelivery, PendingDelivery, Subscription
 from pathways_notification.domain.outcome import Outcome, decide
 from pathways_notification.domain.redaction import receives
-from pathways_notification.domain.filters import Filter
 from pathways_notification.service_layer.commands import (
     DeliverOne, FanOut, ReplayDelivery, ReplaySubscription, RestrictContact, Subscribe,
 )
