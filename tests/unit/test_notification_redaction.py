@@ -195,3 +195,12 @@ def test_police_get_no_referral_naming_an_agency(event_type):
     agencies, though its policy promises nothing about engagement with services."""
     assert not receives("police", event_type)
     assert _redact("police", event_type, _sample(event_type)) == {}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_envelope_subject_is_a_field_the_role_may_see(role):
+    """A webhook's CloudEvent carries ``subject`` beside the redacted data: it must not reveal more."""
+    for event_type in SUBSCRIBABLE:
+        view = load_policy().roles[role].events[event_type]
+        if view != "none":
+            assert registry()[event_type].subject_field in view.fields, f"{role} / {event_type}"
