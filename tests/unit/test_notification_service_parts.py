@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from notification_fakes import FakeNotificationUnitOfWork
 from pathways_notification.domain.envelope import STRUCTURED_CONTENT_TYPE, structured_event
 from pathways_notification.domain.grants import load_grants
 from pathways_notification.domain.model import PendingDelivery
@@ -90,3 +93,36 @@ def test_the_worker_is_stalled_when_no_pass_completed_for_longer_than_allowed():
     assert not worker.stalled()
     clock.now += 21
     assert worker.stalled()
+
+
+class FakeWake:
+    def __init__(self) -> None:
+        self.lost = False
+
+    async def wait(self, timeout: float) -> None:
+        self.lost = True  # the connection dies while the worker waits
+
+
+async def test_the_worker_listens_again_after_a_lost_connection_or_a_database_error():
+    """The loop that used to die on the first database error (issue 14 item 1) starts over by itself."""
+    listens: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def listen():
+        listens.append("listen")
+        if len(listens) == 2:
+            raise ConnectionRefusedError("the database is restarting")
+        if len(listens) == 4:
+            raise asyncio.CancelledError  # enough: stop the test here
+        yield FakeWake()
+
+    clock = Clock()
+    worker = DeliveryWorker(FakeNotificationUnitOfWork, listen, NotificationSettings(), clock=clock)
+
+    async def never_called(delivery):
+        raise AssertionError("nothing is due")
+
+    with pytest.raises(asyncio.CancelledError):
+        await worker.run(never_called)
+    assert len(listens) == 4  # lost → listen again; refused → back off, listen again; and again
+    assert worker.last_pass == clock.now
