@@ -23,7 +23,8 @@ from pathways_runtime.http import current_service, unit_of_work
 
 router = APIRouter(tags=["subscriptions"])
 DeliveryStatus = Literal["pending", "delivered", "parked", "cancelled"]
-PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
+# The default is the old fixed cap, so a client that reads one page sees what it saw before pagination.
+PAGE_SIZE, MAX_PAGE_SIZE = 500, 1000
 
 
 class SubscriptionCreated(BaseModel):
