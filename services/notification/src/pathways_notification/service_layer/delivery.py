@@ -60,7 +60,7 @@ class DeliveryWorker:
         return self._clock() - since > self._settings.delivery_stall_seconds
 
     async def run(self, send: handlers.Send) -> None:
-        failures = 0
+        self.started_at, failures = self._clock(), 0
         while True:
             try:
                 async with self._listen() as wake:
