@@ -72,3 +72,13 @@ async def test_a_refused_address_at_send_time_is_a_failed_attempt_and_nothing_is
     async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
         attempt = await webhook.post(client, "http://127.0.0.1:8002/agencies", None, "dlv-1", {}, policy=STRICT)
     assert not attempt.ok and attempt.status_code is None and "not sent" in attempt.error
+
+
+def test_by_default_the_services_ports_on_loopback_are_refused_even_when_loopback_is_allowed():
+    from pathways_notification.settings import NotificationSettings
+
+    settings = NotificationSettings()
+    policy = AddressPolicy.from_settings(["127.0.0.0/8", "::1/128"], settings.webhook_denied_endpoints)
+    for address in ("127.0.0.1", "::1"):
+        assert all(policy.refusal(ip(address), port) for port in (8001, 8002, 8003))
+        assert policy.refusal(ip(address), 9999) is None

@@ -50,7 +50,7 @@ class NotificationSettings(Settings):
         "PATHWAYS_WEBHOOK_ALLOWED_NETWORKS", "webhook_allowed_networks"))
     # host:port of the Pathways services themselves: never a webhook target, allow-list or not.
     webhook_denied_endpoints: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["127.0.0.1:8001", "127.0.0.1:8002", "127.0.0.1:8003"],
+        default_factory=lambda: [f"{host}:{port}" for host in ("127.0.0.1", "[::1]") for port in (8001, 8002, 8003)],
         validation_alias=_env("PATHWAYS_WEBHOOK_DENIED_ENDPOINTS", "webhook_denied_endpoints"))
     email: EmailSettings = Field(default_factory=EmailSettings)
 
