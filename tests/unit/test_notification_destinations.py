@@ -9,6 +9,7 @@ import pytest
 
 from pathways_notification.adapters import destinations, webhook
 from pathways_notification.domain.destinations import AddressPolicy
+from pathways_notification.settings import NotificationSettings
 
 pytestmark = pytest.mark.unit
 STRICT = AddressPolicy()
@@ -75,8 +76,6 @@ async def test_a_refused_address_at_send_time_is_a_failed_attempt_and_nothing_is
 
 
 def test_by_default_the_services_ports_on_loopback_are_refused_even_when_loopback_is_allowed():
-    from pathways_notification.settings import NotificationSettings
-
     settings = NotificationSettings()
     policy = AddressPolicy.from_settings(["127.0.0.0/8", "::1/128"], settings.webhook_denied_endpoints)
     for address in ("127.0.0.1", "::1"):
