@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install run demo test test-unit test-integration test-e2e bench schemas asyncapi clean
+.PHONY: install chromium run demo test test-unit test-integration test-e2e bench schemas asyncapi clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -20,13 +20,20 @@ $(VENV)/.installed: $(UV) uv.lock pyproject.toml
 
 install: $(VENV)/.installed
 
-run: install  ## the embedded stack and the three services; Ctrl-C stops everything
-	$(VENV)/bin/pathways run
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+# As root apt-get runs as it is; otherwise through sudo.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+run: install  ## the embedded stack, the three services and the ops console; Ctrl-C stops everything
+	PATHWAYS_DEV_MODE=1 $(VENV)/bin/pathways run
 
 demo: install  ## beside a running `make run`: the README walk-through as a script
 	$(VENV)/bin/pathways demo
 
-test: install
+test: install chromium
 	$(VENV)/bin/pytest
 
 test-unit: install
@@ -35,7 +42,7 @@ test-unit: install
 test-integration: install
 	$(VENV)/bin/pytest -m integration
 
-test-e2e: install
+test-e2e: install chromium
 	$(VENV)/bin/pytest -m e2e
 
 bench: install  ## figures, printed: kit replay vs raw aiokafka, then screening throughput

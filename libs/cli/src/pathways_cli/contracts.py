@@ -15,7 +15,7 @@ SERVICES = ("inspection", "referral", "notification")
 
 def render_asyncapi(name: str) -> str:
     module = importlib.import_module(f"pathways_{name}.bootstrap")
-    # A service moved to issue 9's shape builds its Service in bootstrap(); the others still at import.
+    # A service built by its bootstrap() (issue 9), or (until every service has one) its module-level service.
     service = module.bootstrap() if hasattr(module, "bootstrap") else module.service
     return json.dumps(asyncapi_document(service), indent=2, sort_keys=True) + "\n"
 

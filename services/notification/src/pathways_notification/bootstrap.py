@@ -58,7 +58,7 @@ def bootstrap(settings: NotificationSettings | None = None) -> NotificationServi
         "notification", schema="notification", migrations=Path(__file__).parent / "migrations",
         description="Delivers every department's subscribed events to its webhook, redacted for its role.",
         settings=settings, unit_of_work=NotificationUnitOfWork)
-    service.address_policy = AddressPolicy.from_settings(settings.webhook_allowed_networks,
+    service.address_policy = AddressPolicy.from_settings(settings.allowed_networks(),
                                                          settings.webhook_denied_endpoints)
     service.declare_publisher(NotificationDelivered, title="notification.delivered",
                               description="A department received an event.")
@@ -73,16 +73,20 @@ def bootstrap(settings: NotificationSettings | None = None) -> NotificationServi
                          description="Someone on the case must not be contacted: nothing more about the case is "
                                      "delivered, and what was waiting is cancelled.")(on_contact_restricted)
 
+    # Each pass of the worker beats its heartbeat: /readyz names it overdue when none came for
+    # delivery_stall_seconds (a stuck or dead loop), so an orchestrator restarts the process.
     worker = DeliveryWorker(service.uow, lambda: wake.listening(service.pool, service.subscriptions.invalidate),
-                            settings)  # type: ignore[arg-type]
+                            settings, beat=lambda: service.heartbeat("deliver"))  # type: ignore[arg-type]
     service.delivery_worker = worker
 
-    @service.background
+    @service.background(heartbeat_seconds=settings.delivery_stall_seconds)
     async def deliver(svc: Service) -> None:
-        if settings.webhook_allowed_networks:
+        allowed = settings.allowed_networks()
+        if allowed:
             # Said out loud: webhooks may reach these non-public networks (development: a local receiver).
-            log.warning("webhooks may reach non-public networks: %s", ", ".join(settings.webhook_allowed_networks),
-                        extra={"allowed_networks": settings.webhook_allowed_networks})
+            log.warning("WEBHOOKS MAY REACH NON-PUBLIC NETWORKS: %s%s", ", ".join(allowed),
+                        " (development mode)" if not settings.webhook_allowed_networks else "",
+                        extra={"allowed_networks": allowed})
         async with httpx.AsyncClient() as client:
             try:
                 await worker.run(ChannelSender(client, settings, lambda: service.address_policy))

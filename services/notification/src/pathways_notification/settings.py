@@ -18,6 +18,9 @@ from pathways_notification.domain import backoff
 from pathways_runtime.settings import Settings
 
 
+DEV_ALLOWED_NETWORKS = ("127.0.0.0/8", "::1/128")
+
+
 def _env(name: str, field: str) -> AliasChoices:
     # The environment variable, or the field's own name when a test builds the settings in code.
     return AliasChoices(name, field)
@@ -38,7 +41,7 @@ class NotificationSettings(Settings):
     # The worker looks for due deliveries at least this often, even when no NOTIFY woke it.
     delivery_poll_seconds: float = Field(1.0, validation_alias=_env(
         "PATHWAYS_DELIVERY_POLL_SECONDS", "delivery_poll_seconds"))
-    # /readyz says not ready when the worker has not completed a pass for this long (it should every poll).
+    # /readyz names the worker overdue when it has not completed a pass for this long (it should every poll).
     delivery_stall_seconds: float = Field(30.0, validation_alias=_env(
         "PATHWAYS_DELIVERY_STALL_SECONDS", "delivery_stall_seconds"))
     # The in-memory subscription table reloads on every change (NOTIFY), and at least this often.
@@ -50,9 +53,16 @@ class NotificationSettings(Settings):
         "PATHWAYS_WEBHOOK_ALLOWED_NETWORKS", "webhook_allowed_networks"))
     # host:port of the Pathways services themselves: never a webhook target, allow-list or not.
     webhook_denied_endpoints: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: [f"{host}:{port}" for host in ("127.0.0.1", "[::1]") for port in (8001, 8002, 8003)],
+        default_factory=lambda: [f"{host}:{port}" for host in ("127.0.0.1", "[::1]")
+                                 for port in (8001, 8002, 8003, 8004)],
         validation_alias=_env("PATHWAYS_WEBHOOK_DENIED_ENDPOINTS", "webhook_denied_endpoints"))
     email: EmailSettings = Field(default_factory=EmailSettings)
+
+    def allowed_networks(self) -> list[str]:
+        """The configured networks; in development mode with none configured, a receiver on this machine."""
+        if not self.webhook_allowed_networks and self.dev_mode:
+            return list(DEV_ALLOWED_NETWORKS)
+        return self.webhook_allowed_networks
 
     @field_validator("webhook_allowed_networks", "webhook_denied_endpoints", mode="before")
     @classmethod

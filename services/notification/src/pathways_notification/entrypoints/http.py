@@ -1,4 +1,4 @@
-"""HTTP API of the notification service: subscriptions, deliveries, replays; readiness with the worker's heartbeat.
+"""HTTP API of the notification service: subscriptions, deliveries, replays.
 
 Each route translates its request into a command (or a query) and calls its
 handler; errors become status codes in the runtime's error handlers.
@@ -10,7 +10,6 @@ import uuid
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from pathways_notification.service_layer import handlers, queries
@@ -90,28 +89,3 @@ async def replay_subscription(subscription_id: uuid.UUID, _: Principal = require
 async def replay_delivery(delivery_id: uuid.UUID, _: Principal = require(Role.OPS),
                           uow: NotificationUnitOfWork = Depends(unit_of_work)) -> Replayed:
     return Replayed(replayed=await handlers.replay_delivery(ReplayDelivery(delivery_id=delivery_id), uow))
-
-
-# Registered before the runtime's own /readyz (routers come first), so this one answers: the runtime's
-# checks plus the delivery worker's heartbeat. A worker that stopped making progress is not ready, so an
-# orchestrator restarts it.
-@router.get("/readyz", tags=["ops"], summary="Readiness: database, broker, and a delivery worker that progresses.")
-async def readyz(service=Depends(current_service)) -> Response:
-    checks = {"database": await _database_ok(service), "broker": await _broker_ok(service),
-              "delivery_worker": not service.delivery_worker.stalled()}
-    status = 200 if all(checks.values()) else 503
-    return JSONResponse({"ready": status == 200, "checks": checks}, status_code=status)
-
-
-async def _database_ok(service) -> bool:
-    try:
-        return await service.pool.fetchval("select 1", timeout=2) == 1
-    except Exception:  # noqa: BLE001 (readiness reports, it does not raise)
-        return False
-
-
-async def _broker_ok(service) -> bool:
-    try:
-        return bool(await service.broker.ping(timeout=2))
-    except Exception:  # noqa: BLE001
-        return False

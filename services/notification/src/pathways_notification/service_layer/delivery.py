@@ -10,8 +10,8 @@ The loop is woken by NOTIFY and polls as a fallback. When the database goes
 away (a restart, a terminated backend) every step fails; the loop then waits
 with the runtime's backoff and starts again on fresh connections, LISTEN
 included, so deliveries resume without a restart of the process. Each
-completed pass is a heartbeat: ``stalled()`` tells readiness when none came
-for longer than the service allows.
+completed pass beats the service's heartbeat for the worker: ``/readyz``
+names it overdue when none came for longer than the service allows.
 """
 
 from __future__ import annotations
@@ -40,33 +40,29 @@ RECONNECT = Backoff(base=0.2, cap=10.0)
 class DeliveryWorker:
     def __init__(self, uow: Callable[[], NotificationUnitOfWork],
                  listen: Callable[[], AbstractAsyncContextManager[Wake]], settings: NotificationSettings,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 beat: Callable[[], None] = lambda: None, clock: Callable[[], float] = time.monotonic) -> None:
         self._uow = uow
+        self._beat = beat
         self._listen = listen
         self._settings = settings
         self._clock = clock
         self._lanes: dict[uuid.UUID, asyncio.Task] = {}
-        self.last_pass: float | None = None  # the heartbeat: when the last pass over due deliveries completed
-        self.started_at = clock()
+        self.last_pass: float | None = None  # when the last pass over due deliveries completed
 
     def retries(self) -> handlers.Retries:
         """Read on every decision, so settings changed on the running service apply at once."""
         s = self._settings
         return handlers.Retries(s.delivery_max_attempts, Backoff(s.delivery_base_seconds, s.delivery_cap_seconds))
 
-    def stalled(self) -> bool:
-        """No pass completed for longer than allowed (the first is allowed as long, from the start)."""
-        since = self.last_pass if self.last_pass is not None else self.started_at
-        return self._clock() - since > self._settings.delivery_stall_seconds
-
     async def run(self, send: handlers.Send) -> None:
-        self.started_at, failures = self._clock(), 0
+        failures = 0
         while True:
             try:
                 async with self._listen() as wake:
                     while not wake.lost:
                         await self._start_lanes(send)
                         self.last_pass, failures = self._clock(), 0
+                        self._beat()
                         await wake.wait(self._settings.delivery_poll_seconds)
                     log.warning("delivery worker: the LISTEN connection was lost; listening again")
             except asyncio.CancelledError:

@@ -34,6 +34,7 @@ from pathways_notification.service_layer.commands import (
 )
 from pathways_notification.service_layer.subscription_table import SubscriptionTable
 from pathways_notification.service_layer.unit_of_work import NotificationUnitOfWork
+from pathways_runtime import metrics
 from pathways_runtime.auth import Role
 from pathways_runtime.backoff import Backoff
 from pathways_runtime.errors import Conflict, Forbidden, InvalidCommand, NotFound, Problem
@@ -187,6 +188,7 @@ async def deliver_one(cmd: DeliverOne, uow: NotificationUnitOfWork, send: Send, 
         await uow.deliveries.record_attempt(delivery.id, attempt, str(outcome))
         await _APPLY[outcome](uow, delivery, attempt, attempts, retries, now())
         await uow.commit()
+    metrics.delivery(delivery.channel, str(outcome), attempt.latency_ms / 1000)
     log.info("delivery attempt", extra={
         "delivery_id": str(delivery.id), "subscription_id": str(delivery.subscription_id), "attempt": attempts,
         "status_code": attempt.status_code, "latency_ms": attempt.latency_ms, "outcome": str(outcome)})
