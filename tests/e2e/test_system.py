@@ -62,9 +62,7 @@ async def system(infrastructure, tmp_path_factory) -> Iterator[System]:
         env = dict(os.environ) | {
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers, "DATABASE_URL": database_url,
             "PATHWAYS_TRACE_DIR": str(state / "traces"), "INSPECTION_PORT": str(free_port()),
-            "REFERRAL_PORT": str(free_port()), "NOTIFICATION_PORT": str(free_port()),
-            # The department's receiver below listens on this machine: allowed explicitly, as an operator would.
-            "PATHWAYS_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
+            "REFERRAL_PORT": str(free_port()), "NOTIFICATION_PORT": str(free_port())}
         started = stack.start_services(env, state)
         try:
             stack.wait_ready(started, timeout=120)
