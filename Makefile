@@ -27,7 +27,7 @@ chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
-run: install  ## the embedded stack, the three services and the ops console; Ctrl-C stops everything
+run: install  ## the embedded stack, the services and the ops console; Ctrl-C stops everything
 	PATHWAYS_DEV_MODE=1 $(VENV)/bin/pathways run
 
 demo: install  ## beside a running `make run`: the README walk-through as a script
@@ -45,9 +45,10 @@ test-integration: install
 test-e2e: install chromium
 	$(VENV)/bin/pytest -m e2e
 
-bench: install  ## figures, printed: kit replay vs raw aiokafka, then screening throughput
+bench: install  ## figures, printed: kit replay vs raw aiokafka, screening throughput, policy simulation speed
 	$(VENV)/bin/pathways bench
 	$(VENV)/bin/pathways bench-screening
+	$(VENV)/bin/pathways bench-simulation
 
 schemas: install  ## regenerate contracts/schemas and the AsyncAPI documents after changing a model
 	$(VENV)/bin/pathways contracts write

@@ -62,7 +62,8 @@ async def system(infrastructure, tmp_path_factory) -> Iterator[System]:
         env = dict(os.environ) | {
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers, "DATABASE_URL": database_url,
             "PATHWAYS_TRACE_DIR": str(state / "traces"), "INSPECTION_PORT": str(free_port()),
-            "REFERRAL_PORT": str(free_port()), "NOTIFICATION_PORT": str(free_port())}
+            "REFERRAL_PORT": str(free_port()), "NOTIFICATION_PORT": str(free_port()),
+            "INSIGHTS_PORT": str(free_port())}
         started = stack.start_services(env, state)
         try:
             stack.wait_ready(started, timeout=120)

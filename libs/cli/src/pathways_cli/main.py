@@ -13,7 +13,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from pathways_cli import bench, bench_screening, deliveries, demo, establishments, ops, reports, scaffold, stack
+from pathways_cli import (
+    bench,
+    bench_screening,
+    deliveries,
+    demo,
+    establishments,
+    insights,
+    ops,
+    reports,
+    scaffold,
+    stack,
+)
 from pathways_runtime.auth import Role
 from pathways_runtime.settings import Settings
 
@@ -28,13 +39,16 @@ app.add_typer(deliveries.app, name="deliveries")
 app.command("new-consumer")(scaffold.new_consumer)
 app.command("bench")(bench.bench)
 app.add_typer(bench_screening.app, name="bench-screening")
+app.command("simulate")(insights.simulate)
+app.command("stats")(insights.stats)
+app.command("bench-simulation")(insights.bench_simulation)
 console = Console()
 STATE_DIR = Path(os.environ.get("PATHWAYS_STATE_DIR", ".pathways"))
 
 
 @app.command()
 def run() -> None:
-    """Start the embedded PostgreSQL and broker, create the topics, start the three services."""
+    """Start the embedded PostgreSQL and broker, create the topics, start the services."""
     settings = Settings()
     STATE_DIR.mkdir(exist_ok=True)
     if settings.dev_mode:

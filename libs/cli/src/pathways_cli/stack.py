@@ -1,4 +1,4 @@
-"""`pathways run`: the embedded PostgreSQL and broker, the topics, and the three services.
+"""`pathways run`: the embedded PostgreSQL and broker, the topics, and the services.
 
 Each service runs as its own process, exactly as it would in production; only
 the broker and the database are embedded. Setting ``KAFKA_BOOTSTRAP_SERVERS``
@@ -40,6 +40,7 @@ def services(env: Mapping[str, str] = os.environ) -> list[ServiceProcess]:
         ServiceProcess("inspection", "pathways_inspection", int(env.get("INSPECTION_PORT", 8001))),
         ServiceProcess("referral", "pathways_referral", int(env.get("REFERRAL_PORT", 8002))),
         ServiceProcess("notification", "pathways_notification", int(env.get("NOTIFICATION_PORT", 8003))),
+        ServiceProcess("insights", "pathways_insights", int(env.get("INSIGHTS_PORT", 8005))),
     ]
 
 
@@ -61,6 +62,7 @@ DEV_IDENTITIES = {
     "DEPARTMENT_TOKEN": (Role.DEPARTMENT, "health-department"),
     "POLICE_TOKEN": (Role.DEPARTMENT, "police-department"),
     "OPS_TOKEN": (Role.OPS, "ops"),
+    "RESEARCHER_TOKEN": (Role.RESEARCHER, "state-task-force"),
 }
 
 
