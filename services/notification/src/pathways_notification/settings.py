@@ -54,7 +54,7 @@ class NotificationSettings(Settings):
     # host:port of the Pathways services themselves: never a webhook target, allow-list or not.
     webhook_denied_endpoints: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [f"{host}:{port}" for host in ("127.0.0.1", "[::1]")
-                                 for port in (8001, 8002, 8003, 8004)],
+                                 for port in (8001, 8002, 8003, 8004, 8005)],
         validation_alias=_env("PATHWAYS_WEBHOOK_DENIED_ENDPOINTS", "webhook_denied_endpoints"))
     email: EmailSettings = Field(default_factory=EmailSettings)
 
