@@ -11,7 +11,7 @@ import pytest
 
 from notification_fakes import FakeNotificationUnitOfWork
 from pathways_notification.domain.envelope import STRUCTURED_CONTENT_TYPE, structured_event
-from pathways_notification.domain.grants import load_grants
+from pathways_contracts.grants import load_grants
 from pathways_notification.domain.model import PendingDelivery
 from pathways_notification.domain.redaction import DepartmentRole
 from pathways_notification.service_layer.delivery import DeliveryWorker

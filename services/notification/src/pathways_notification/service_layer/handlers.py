@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from pathways_contracts.events import NotificationDelivered, NotificationFailed
 from pathways_notification.domain.filters import Filter, matches
-from pathways_notification.domain.grants import Grants, load_grants
+from pathways_contracts.grants import Grants, load_grants
 from pathways_notification.domain.model import Attempt, NewDelivery, PendingDelivery, Subscription
 from pathways_notification.domain.outcome import Outcome, decide
 from pathways_notification.domain.redaction import receives
