@@ -8,7 +8,10 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install run demo test test-unit test-integration test-e2e bench schemas asyncapi clean
+KAFKA_LIBS := .tools/kafka/libs
+KAFKA_POM := deploy/kafka/pom.xml
+
+.PHONY: install kafka-jars run demo test test-unit test-integration test-e2e test-kafka bench schemas asyncapi clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -19,6 +22,14 @@ $(VENV)/.installed: $(UV) uv.lock pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# Apache Kafka's jars (version pinned in deploy/kafka/pom.xml), fetched by Maven; needs Java 17+ and mvn.
+$(KAFKA_LIBS)/.installed: $(KAFKA_POM)
+	rm -rf $(KAFKA_LIBS)
+	mvn -q -B -f $(KAFKA_POM) -Dmaven.repo.local=$(CURDIR)/.tools/m2 dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/$(KAFKA_LIBS)
+	touch $@
+
+kafka-jars: $(KAFKA_LIBS)/.installed  ## Apache Kafka from Maven Central into .tools/kafka/libs
 
 run: install  ## the embedded stack and the three services; Ctrl-C stops everything
 	$(VENV)/bin/pathways run
