@@ -49,6 +49,9 @@ test-integration: install
 test-e2e: install
 	$(VENV)/bin/pytest -m e2e
 
+test-kafka: install kafka-jars  ## the integration and end-to-end tiers on Apache Kafka instead of Tansu
+	PATHWAYS_TEST_BROKER=kafka $(VENV)/bin/pytest -m "integration or e2e"
+
 bench: install  ## figures, printed: kit replay vs raw aiokafka, then screening throughput
 	$(VENV)/bin/pathways bench
 	$(VENV)/bin/pathways bench-screening

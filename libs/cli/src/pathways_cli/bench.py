@@ -35,7 +35,7 @@ from confluent_kafka import Producer
 
 from pathways_contracts import CloudEvent, TopicSpec, decode
 from pathways_contracts.events import RedFlagRaised
-from pathways_runtime.broker import ensure_topics
+from pathways_runtime.broker import ensure_topics, partitions_of
 from pathways_runtime.settings import Settings
 
 EVENT_TYPE = RedFlagRaised.event_type
@@ -89,7 +89,7 @@ async def _read(bootstrap: str, topic: str, count: int, on_batch) -> Figure:
                                 fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        partitions = await partitions_of(consumer, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         seen, started = 0, time.perf_counter()

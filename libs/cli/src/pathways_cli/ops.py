@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from pathways_contracts import InvalidEvent, decode, dlq_topic
+from pathways_runtime.broker import partitions_of
 from pathways_runtime.settings import Settings
 
 
@@ -30,8 +31,9 @@ async def topic_sizes(settings: Settings) -> dict[str, tuple[int, int]]:
     await consumer.start()
     try:
         result = {}
+        await partitions_of(consumer, *names)
         for name in names:
-            partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
+            partitions = await partitions_of(consumer, name)
             ends = await consumer.end_offsets(partitions) if partitions else {}
             starts = await consumer.beginning_offsets(partitions) if partitions else {}
             result[name] = (len(partitions), sum(ends[tp] - starts[tp] for tp in partitions))
@@ -47,7 +49,7 @@ async def _from_the_beginning(settings: Settings, topic: str) -> AsyncIterator[t
                                 request_timeout_ms=settings.kafka_request_timeout_ms)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        partitions = await partitions_of(consumer, topic)
         if partitions:
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)

@@ -1,10 +1,12 @@
 """The FastStream Kafka broker every service uses, and topic administration.
 
 Client settings are chosen for both a real Kafka cluster and the embedded
-Tansu broker: no idempotent producer and no transactions (Tansu has neither;
-exactly-once effects come from the outbox and the inbox instead), explicit
-request timeouts (a stalled request must fail, not hang), and one Kafka
-principal per service when SASL credentials are set.
+Tansu broker: ``acks=all`` always, and the idempotent producer where the broker
+grants one (Apache Kafka does; Tansu advertises the request but refuses it, so it
+is detected when a service starts and logged when missing). No transactions:
+exactly-once effects come from the outbox and the inbox instead. Explicit request
+timeouts (a stalled request must fail, not hang), and one Kafka principal per
+service when SASL credentials are set.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
+from aiokafka import AIOKafkaClient, AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.protocol.transaction import InitProducerIdRequest
+from aiokafka import errors
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
@@ -37,16 +42,72 @@ def _security(settings: Settings) -> BaseSecurity | None:
 
 
 def make_broker(settings: Settings, tracer_provider: TracerProvider | None = None) -> KafkaBroker:
+    """The service's broker; ``use_idempotence`` switches its producer on before it connects."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=settings.service_name,
         request_timeout_ms=settings.kafka_request_timeout_ms,
-        enable_idempotence=False,
+        enable_idempotence=False,  # until use_idempotence() has asked the broker
         acks="all",
         security=_security(settings),
         middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider)],
         description=f"Kafka as seen by the {settings.service_name} service.",
     )
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, *topics: str) -> list[TopicPartition]:
+    """Every partition of ``topics``, for a started group-less consumer to ``assign``.
+
+    A client bootstraps with a metadata request naming no topic: Tansu answers with every topic,
+    Apache Kafka with none, so ``partitions_for_topic`` knows nothing there until asked.
+    """
+    if any(consumer.partitions_for_topic(t) is None for t in topics):
+        await consumer._client.set_topics(topics)  # noqa: SLF001 (aiokafka has no public call for this)
+    return [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+
+
+async def broker_grants_idempotence(settings: Settings, timeout: float = 15.0) -> bool:
+    """Ask the broker for a producer id, as an idempotent producer does when it starts.
+
+    Advertising InitProducerId is not enough: Tansu lists it and answers with an error.
+    """
+    client = AIOKafkaClient(**_admin_kwargs(settings))
+    try:
+        await client.bootstrap()  # an unreachable broker fails here, as the broker's own start would
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            try:
+                response = await client.send(client.get_random_node(), InitProducerIdRequest(None, 60_000))
+            except Exception as exc:  # noqa: BLE001 (no producer id, whatever the reason, means "no")
+                log.debug("InitProducerId failed: %r", exc)
+                return False
+            # A broker just started answers "coordinator loading" for a moment: ask again.
+            if response.error_code == 0 or not errors.for_code(response.error_code).retriable:
+                return response.error_code == 0
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.2)
+    finally:
+        await client.close()
+
+
+async def use_idempotence(broker: KafkaBroker, settings: Settings) -> bool:
+    """Before ``broker.start()``: turn the idempotent producer on when settings and broker allow it.
+
+    ``KAFKA_ENABLE_IDEMPOTENCE`` is ``auto`` (ask the broker), ``true`` or ``false``.
+    """
+    mode = settings.kafka_enable_idempotence.lower()
+    enabled = await broker_grants_idempotence(settings) if mode == "auto" else mode == "true"
+    if enabled:
+        log.info("idempotent producer on, acks=all (%s)", settings.kafka_bootstrap_servers)
+    elif mode == "auto":
+        log.warning("idempotent producer off, acks=all: the broker at %s grants no producer id",
+                    settings.kafka_bootstrap_servers)
+    else:
+        log.warning("idempotent producer off, acks=all: KAFKA_ENABLE_IDEMPOTENCE=%s", mode)
+    # FastStream builds its producer from these keyword arguments when it connects.
+    broker._connection_kwargs["enable_idempotence"] = enabled  # noqa: SLF001
+    return enabled
 
 
 def _admin_kwargs(settings: Settings) -> dict:

@@ -431,6 +431,19 @@ class ApacheKafkaCluster(_Managed):
             node.stop()
 
 
+BROKERS = ("tansu", "kafka")
+
+
+def embedded_broker(kind: str = "tansu", *, host: str = "127.0.0.1", port: int | None = None,
+                    log_dir: Path | None = None, data_dir: Path | None = None) -> EmbeddedKafka | EmbeddedApacheKafka:
+    """Tansu (memory, zero install) or Apache Kafka (durable in ``data_dir``), behind one interface."""
+    if kind == "tansu":
+        return EmbeddedKafka(host, port, log_dir)
+    if kind == "kafka":
+        return EmbeddedApacheKafka(host, port, log_dir, data_dir)
+    raise ValueError(f"unknown broker {kind!r}: one of {', '.join(BROKERS)}")
+
+
 class EmbeddedPostgres(_Managed):
     """A PostgreSQL cluster in ``data_dir`` listening on 127.0.0.1, with a ``pathways`` database.
 

@@ -25,7 +25,7 @@ from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from pathways_contracts import CloudEvent, Event
 from pathways_runtime import db, outbox
 from pathways_runtime.auth import BearerAuthMiddleware
-from pathways_runtime.broker import make_broker
+from pathways_runtime.broker import make_broker, use_idempotence
 from pathways_runtime.consumer import EventConsumers, RetryPolicy
 from pathways_runtime.outbox import OutboxRelay
 from pathways_runtime.settings import Settings
@@ -79,6 +79,7 @@ class Service:
         tasks: list[asyncio.Task] = []
         try:
             await db.migrate(self._pool, self.schema, self.migrations)
+            await use_idempotence(self.broker, self.settings)
             await self.broker.start()
             relay = OutboxRelay(self._pool, self.schema, self.broker, self.settings.outbox_poll_seconds)
             tasks.append(asyncio.create_task(relay.run(), name=f"{self.name}-outbox-relay"))
