@@ -31,8 +31,10 @@ $(KAFKA_LIBS)/.installed: $(KAFKA_POM)
 
 kafka-jars: $(KAFKA_LIBS)/.installed  ## Apache Kafka from Maven Central into .tools/kafka/libs
 
-run: install  ## the embedded stack and the three services; Ctrl-C stops everything
-	$(VENV)/bin/pathways run
+BROKER ?= tansu
+
+run: install $(if $(filter kafka,$(BROKER)),kafka-jars)  ## the embedded stack and the three services (BROKER=kafka: Apache Kafka); Ctrl-C stops
+	$(VENV)/bin/pathways run --broker $(BROKER)
 
 demo: install  ## beside a running `make run`: the README walk-through as a script
 	$(VENV)/bin/pathways demo

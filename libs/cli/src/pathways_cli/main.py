@@ -32,14 +32,21 @@ STATE_DIR = Path(os.environ.get("PATHWAYS_STATE_DIR", ".pathways"))
 
 
 @app.command()
-def run() -> None:
+def run(broker: str = typer.Option(
+        "tansu", "--broker",
+        help="The embedded broker: tansu (in memory, nothing to install) or kafka (Apache Kafka, durable in "
+             ".pathways/kafka; `make kafka-jars` first). Ignored when KAFKA_BOOTSTRAP_SERVERS is set.")) -> None:
     """Start the embedded PostgreSQL and broker, create the topics, start the three services."""
+    from pathways_runtime.embedded import BROKERS
+
+    if broker not in BROKERS:
+        raise typer.BadParameter(f"one of {', '.join(BROKERS)}", param_hint="--broker")
     settings = Settings()
     STATE_DIR.mkdir(exist_ok=True)
     with contextlib.ExitStack() as running:
-        with console.status("starting PostgreSQL and the broker"):
-            kafka, database = running.enter_context(stack.embedded_infrastructure(STATE_DIR, settings))
-        console.print(f"[green]✓[/] broker [bold]{kafka}[/]   PostgreSQL [bold]{database}[/]")
+        with console.status(f"starting PostgreSQL and the broker ({broker})"):
+            kafka, database = running.enter_context(stack.embedded_infrastructure(STATE_DIR, settings, broker))
+        console.print(f"[green]✓[/] broker [bold]{kafka}[/] ({broker})   PostgreSQL [bold]{database}[/]")
         created = stack.prepare_topics(kafka)
         console.print(f"[green]✓[/] topics ready ({len(created)} created)")
         trace_dir = str((STATE_DIR / "traces").resolve())

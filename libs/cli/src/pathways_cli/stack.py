@@ -1,7 +1,7 @@
 """`pathways run`: the embedded PostgreSQL and broker, the topics, and the three services.
 
 Each service runs as its own process, exactly as it would in production; only
-the broker and the database are embedded. Setting ``KAFKA_BOOTSTRAP_SERVERS``
+the broker (Tansu, or Apache Kafka with ``--broker kafka``) and the database are embedded. Setting ``KAFKA_BOOTSTRAP_SERVERS``
 or ``DATABASE_URL`` uses that Kafka or PostgreSQL instead of starting one.
 """
 
@@ -59,15 +59,21 @@ def dev_tokens(secret: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def embedded_infrastructure(state_dir: Path, settings: Settings) -> Iterator[tuple[str, str]]:
-    """Yield (kafka bootstrap, database url): the configured ones, or embedded ones started here."""
-    from pathways_runtime.embedded import EmbeddedKafka, EmbeddedPostgres
+def embedded_infrastructure(state_dir: Path, settings: Settings, broker_kind: str = "tansu",
+                            ) -> Iterator[tuple[str, str]]:
+    """Yield (kafka bootstrap, database url): the configured ones, or embedded ones started here.
+
+    ``broker_kind`` is ``tansu`` (topics in memory) or ``kafka`` (Apache Kafka, its log kept in
+    ``state_dir/kafka`` so topics and events survive a restart).
+    """
+    from pathways_runtime.embedded import EmbeddedPostgres, embedded_broker
 
     with contextlib.ExitStack() as stack:
         kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         if not kafka:
             host, port = settings.kafka_bootstrap_servers.split(":")
-            broker = stack.enter_context(EmbeddedKafka(host=host, port=int(port), log_dir=state_dir / "logs"))
+            broker = stack.enter_context(embedded_broker(broker_kind, host=host, port=int(port),
+                                                         log_dir=state_dir / "logs", data_dir=state_dir / "kafka"))
             kafka = broker.bootstrap_servers
         database = os.environ.get("DATABASE_URL")
         if not database:
