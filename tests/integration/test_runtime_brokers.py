@@ -6,6 +6,7 @@ Tansu (``make test``) keeps topics in memory and grants no producer id; Apache K
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -16,7 +17,7 @@ from pathways_runtime.broker import broker_grants_idempotence, ensure_topics
 from pathways_runtime.embedded import EmbeddedApacheKafka
 from pathways_runtime.settings import Settings
 
-from support import TEST_BROKER, only_on_apache_kafka, read_all
+from support import TEST_BROKER, eventually, only_on_apache_kafka, read_all
 
 pytestmark = pytest.mark.integration
 
@@ -41,3 +42,30 @@ async def test_topics_and_events_outlive_a_broker_restart(tmp_path):
     with broker:  # same data folder, new ports: the storage is not formatted again
         records = await read_all(broker.bootstrap_servers, topic)
     assert [(r.key, r.value) for r in records] == [(key, b"before the restart")]
+
+
+@only_on_apache_kafka
+async def test_a_topic_is_created_with_the_configs_of_the_topics_file(infrastructure):
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient, ConfigResource
+
+    from pathways_runtime.topic_config import load_topics
+
+    definition = next(t for t in load_topics() if t.name.endswith(".dlq"))
+    topic = definition.model_copy(update={"name": f"tests.configs.{uuid.uuid4().hex[:6]}"})
+    settings = Settings(KAFKA_BOOTSTRAP_SERVERS=infrastructure.kafka)
+    assert await ensure_topics(settings, [topic], replication=1) == [topic.name]
+    resource = ConfigResource("topic", topic.name)
+    admin = AdminClient({"bootstrap.servers": infrastructure.kafka})  # kept alive until the answer is in
+
+    async def described() -> dict[str, str] | None:
+        try:  # the broker learns of the new topic from the controller a moment after it is created
+            entries = await asyncio.to_thread(admin.describe_configs([resource])[resource].result, 10)
+        except KafkaException:
+            return None
+        return {name: entry.value for name, entry in entries.items()}
+
+    configs = await eventually(described)
+    del admin
+    assert (configs["retention.ms"], configs["cleanup.policy"], configs["min.insync.replicas"]) == (
+        str(definition.retention_ms), "delete", "1")  # one broker: one in-sync replica is all there is

@@ -98,10 +98,15 @@ def tokens() -> None:
 
 
 @app.command("create-topics")
-def create_topics(replication: int = typer.Option(1, help="Replication factor (3 on a production cluster).")
-                  ) -> None:
-    """Create every event topic and its dead-letter topic that does not exist yet."""
-    created = stack.prepare_topics(Settings().kafka_bootstrap_servers, replication)
+def create_topics(
+        replication: int | None = typer.Option(
+            None, help="Replace the file's replication factor (1 on a single development broker); "
+                       "min.insync.replicas is lowered to leave one broker spare."),
+        file: Path | None = typer.Option(None, "--file", help="Topic definitions (default: deploy/kafka/topics.yaml, "
+                                                               "or $PATHWAYS_TOPICS_FILE)."),
+) -> None:
+    """Create every event topic and its dead-letter topic that does not exist yet, as the topics file says."""
+    created = stack.prepare_topics(Settings().kafka_bootstrap_servers, replication, file)
     console.print(f"[green]✓[/] {len(created)} topic(s) created: {', '.join(created) or 'none missing'}")
 
 

@@ -21,7 +21,9 @@ import httpx
 
 from pathways_runtime.auth import Role, issue_token
 from pathways_runtime.broker import ensure_topics, wait_for_kafka
+from pathways_contracts import TOPICS
 from pathways_runtime.settings import Settings
+from pathways_runtime.topic_config import find_topics_file, load_topics
 
 
 @dataclass(frozen=True)
@@ -83,12 +85,16 @@ def embedded_infrastructure(state_dir: Path, settings: Settings, broker_kind: st
         yield kafka, database
 
 
-def prepare_topics(kafka: str, replication: int = 1) -> list[str]:
+def prepare_topics(kafka: str, replication: int | None = 1, topics_file: Path | None = None) -> list[str]:
+    """Create the missing topics as ``deploy/kafka/topics.yaml`` defines them (the contracts' list when
+    no such file is at hand), with ``replication`` replacing the file's replication factor if given."""
     settings = Settings(KAFKA_BOOTSTRAP_SERVERS=kafka)
+    topics_file = topics_file or find_topics_file()
+    definitions = load_topics(topics_file) if topics_file else TOPICS
 
     async def go() -> list[str]:
         await wait_for_kafka(settings)
-        return await ensure_topics(settings, replication=replication)
+        return await ensure_topics(settings, definitions, replication=replication)
 
     return asyncio.run(go())
 

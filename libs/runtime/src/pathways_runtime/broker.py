@@ -27,6 +27,7 @@ from opentelemetry.trace import TracerProvider
 
 from pathways_contracts import TOPICS, TopicSpec
 from pathways_runtime.settings import Settings
+from pathways_runtime.topic_config import TopicDefinition
 
 log = logging.getLogger(__name__)
 
@@ -125,17 +126,27 @@ def _admin_kwargs(settings: Settings) -> dict:
     return kwargs
 
 
-async def ensure_topics(settings: Settings, specs: Iterable[TopicSpec] = TOPICS, replication: int = 1) -> list[str]:
-    """Create every topic (and its DLQ) that does not exist yet; never rely on auto-creation."""
+async def ensure_topics(settings: Settings, specs: Iterable[TopicSpec | TopicDefinition] = TOPICS,
+                        replication: int | None = None) -> list[str]:
+    """Create every topic (and its DLQ) that does not exist yet; never rely on auto-creation.
+
+    ``specs`` are the contracts' topics (broker defaults for their configs) or the definitions of
+    ``deploy/kafka/topics.yaml`` (with their configs). ``replication`` overrides the definitions'
+    replication factor (1 for the contracts' topics when not given).
+    """
+    def new_topic(s: TopicSpec | TopicDefinition) -> NewTopic:
+        if isinstance(s, TopicSpec):
+            return NewTopic(s.name, s.partitions, replication or 1)
+        s = s.with_replication(replication) if replication else s
+        return NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.configs)
+
     admin = AIOKafkaAdminClient(**_admin_kwargs(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [s for s in specs if s.name not in existing]
         if missing:
-            response = await admin.create_topics(
-                [NewTopic(s.name, s.partitions, replication) for s in missing]
-            )
+            response = await admin.create_topics([new_topic(s) for s in missing])
             _raise_topic_errors(response)
         return [s.name for s in missing]
     finally:
