@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from pathways_cli import bench, bench_screening, deliveries, demo, establishments, ops, reports, scaffold, stack
+from pathways_cli import (bench, bench_screening, deliveries, demo, establishments, kafka_admin, ops, reports, scaffold,
+                          stack)
 from pathways_runtime.settings import Settings
 
 app = typer.Typer(help="Pathways: the event backbone of a city's response to human trafficking.",
@@ -24,6 +25,7 @@ app.command("demo")(demo.demo)
 app.add_typer(establishments.app, name="establishments")
 app.add_typer(reports.app, name="reports")
 app.add_typer(deliveries.app, name="deliveries")
+app.add_typer(kafka_admin.app, name="kafka")
 app.command("new-consumer")(scaffold.new_consumer)
 app.command("bench")(bench.bench)
 app.add_typer(bench_screening.app, name="bench-screening")

@@ -316,7 +316,8 @@ class EmbeddedApacheKafka(_Managed):
 
     def _format(self, libs: Path, config: Path) -> None:
         cluster_id = self.cluster_id or new_cluster_id()
-        command = [*self._java(libs), "kafka.tools.StorageTool", "format", "--cluster-id", cluster_id,
+        # "--cluster-id=…" in one argument: an id may start with "-", which a separate argument would not survive
+        command = [*self._java(libs), "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
                    "--config", str(config), "--ignore-formatted"]
         for user, password in self.scram_users.items():
             command += ["--add-scram", f"SCRAM-SHA-512=[name={user},password={password}]"]
