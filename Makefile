@@ -11,7 +11,7 @@ export UV_PYTHON := $(PYTHON)
 KAFKA_LIBS := .tools/kafka/libs
 KAFKA_POM := deploy/kafka/pom.xml
 
-.PHONY: install kafka-jars run demo test test-unit test-integration test-e2e test-kafka bench schemas asyncapi clean
+.PHONY: install kafka-jars validate-deploy run demo test test-unit test-integration test-e2e test-kafka bench schemas asyncapi clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -32,6 +32,32 @@ $(KAFKA_LIBS)/.installed: $(KAFKA_POM)
 kafka-jars: $(KAFKA_LIBS)/.installed  ## Apache Kafka from Maven Central into .tools/kafka/libs
 
 BROKER ?= tansu
+
+# Deployment files checked offline: the compose file against the Compose Specification schema (shipped
+# in the docker-compose 1.29.2 wheel on PyPI, a 2021 edition of the spec), the Kubernetes manifests
+# with kubeconform (a Go module) against the Kubernetes JSON schemas shipped in the kubernetes-validate
+# wheel on PyPI, made standalone by deploy/k8s_schemas.py. Nothing is fetched from elsewhere.
+KUBECONFORM_VERSION := v0.7.0
+K8S_VERSION := 1.33.0
+SCHEMAS := .tools/schemas
+
+$(SCHEMAS)/.installed: $(UV) deploy/k8s_schemas.py
+	rm -rf $(SCHEMAS) .tools/dl && mkdir -p $(SCHEMAS) .tools/dl
+	.tools/bin/pip download --quiet --no-deps --dest .tools/dl docker-compose==1.29.2 kubernetes-validate==1.37.0
+	$(PYTHON) -c "import zipfile, glob; z = zipfile.ZipFile(glob.glob('.tools/dl/docker_compose-*.whl')[0]); \
+	  open('$(SCHEMAS)/compose-spec.json', 'wb').write(z.read('compose/config/compose_spec.json'))"
+	$(PYTHON) deploy/k8s_schemas.py .tools/dl/kubernetes_validate-1.37.0-py3-none-any.whl $(K8S_VERSION) $(SCHEMAS)/kubernetes
+	touch $@
+
+.tools/bin/kubeconform: $(UV)
+	GOBIN=$(CURDIR)/.tools/bin GOPATH=$(CURDIR)/.tools/go GOCACHE=$(CURDIR)/.tools/go-cache GOFLAGS=-modcacherw \
+	  go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+
+validate-deploy: install $(SCHEMAS)/.installed .tools/bin/kubeconform  ## compose file and Kubernetes manifests, offline
+	$(VENV)/bin/python deploy/validate_compose.py $(SCHEMAS)/compose-spec.json docker-compose.yml
+	.tools/bin/kubeconform -strict -summary -kubernetes-version $(K8S_VERSION) \
+	  -schema-location '$(SCHEMAS)/kubernetes/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json' \
+	  deploy/k8s
 
 run: install $(if $(filter kafka,$(BROKER)),kafka-jars)  ## the embedded stack and the three services (BROKER=kafka: Apache Kafka); Ctrl-C stops
 	$(VENV)/bin/pathways run --broker $(BROKER)
