@@ -109,3 +109,50 @@ async def test_a_service_writes_what_it_owns_and_the_dead_letters_of_what_it_rea
     await _publish_as(secured, "referral", "redflag.raised.dlq", b"parked")  # referral reads redflag.raised
     with pytest.raises(TopicAuthorizationFailedError):
         await _publish_as(secured, "referral", "redflag.raised", b"owned by inspection")
+
+
+async def test_a_service_runs_under_its_own_principal(secured, infrastructure, tmp_path):
+    """The runtime's Service as the referral principal: it consumes, parks nothing, and publishes what it owns."""
+    from datetime import UTC, datetime
+
+    from pathways_contracts import CloudEvent
+    from pathways_contracts.events import CaseClosed, RedFlagRaised
+    from pathways_runtime.broker import broker_grants_idempotence
+    from pathways_runtime.service import Service
+
+    settings = secured.settings("referral").model_copy(update={
+        "database_url": infrastructure.database_url, "service_name": "referral"})
+    assert await broker_grants_idempotence(settings)  # its idempotent producer is allowed, as referral
+    service = Service("referral", schema="tests_acl_referral", migrations=tmp_path, description="tests",
+                      settings=settings)
+    seen: list[str] = []
+
+    @service.consumers.on(RedFlagRaised, title="records", description="test handler")
+    async def handle(event: RedFlagRaised, h) -> None:
+        seen.append(event.establishment_id)
+
+    establishment = f"est-{uuid.uuid4().hex[:8]}"
+    flag = CloudEvent(source="/tests", data=RedFlagRaised(
+        red_flag_id=uuid.uuid4(), establishment_id=establishment, jurisdiction="metro-county", level="red_flag",
+        score=7.0, categories=["labor"], dimensions=["victim_vulnerability"], indicator_codes=["LAB-WAGE-THEFT"],
+        contributing_inspection_ids=[uuid.uuid4()], departments=["labor-standards"], rules_version="tests",
+        raised_at=datetime.now(UTC)))
+    producer = AIOKafkaProducer(**secured.as_user("inspection"))  # the red flag's owner publishes it
+    await producer.start()
+    try:
+        await producer.send_and_wait(flag.type, flag.value(), key=flag.key,
+                                     headers=[(k, v.encode()) for k, v in flag.headers().items()])
+    finally:
+        await producer.stop()
+
+    closed = CaseClosed(case_id=uuid.uuid4(), establishment_id=establishment, outcome="tests",
+                        closed_at=datetime.now(UTC))
+    async with service.running():
+        async with service.pool.acquire() as conn, conn.transaction():
+            emitted = await service.emit(conn, closed)  # case.closed: a topic referral owns
+        deadline = asyncio.get_running_loop().time() + 60
+        while establishment not in seen and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.2)
+    assert establishment in seen
+    assert await _read_in_group_as(secured, "admin", f"tests-{uuid.uuid4().hex[:6]}", "case.closed",
+                                   emitted.value()) == emitted.value()
