@@ -13,21 +13,19 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from pathways_contracts import InvalidEvent, decode, dlq_topic
-from pathways_runtime.broker import partitions_of
+from pathways_runtime.broker import client_kwargs, partitions_of
 from pathways_runtime.settings import Settings
 
 
 async def topic_sizes(settings: Settings) -> dict[str, tuple[int, int]]:
     """topic -> (partitions, messages), from the end offsets."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                request_timeout_ms=settings.kafka_request_timeout_ms)
+    admin = AIOKafkaAdminClient(**client_kwargs(settings))
     await admin.start()
     try:
         names = sorted(await admin.list_topics())
     finally:
         await admin.close()
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                request_timeout_ms=settings.kafka_request_timeout_ms)
+    consumer = AIOKafkaConsumer(**client_kwargs(settings))
     await consumer.start()
     try:
         result = {}
@@ -45,8 +43,7 @@ async def topic_sizes(settings: Settings) -> dict[str, tuple[int, int]]:
 @contextlib.asynccontextmanager
 async def _from_the_beginning(settings: Settings, topic: str) -> AsyncIterator[tuple[AIOKafkaConsumer, list]]:
     """A group-less consumer assigned to every partition of ``topic``, at the start of each."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False,
-                                request_timeout_ms=settings.kafka_request_timeout_ms)
+    consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = await partitions_of(consumer, topic)
@@ -137,8 +134,7 @@ async def replay_dead_letters(settings: Settings, topic: str, *, group: str | No
     """
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=False,
-                                acks="all", request_timeout_ms=settings.kafka_request_timeout_ms)
+    producer = AIOKafkaProducer(**client_kwargs(settings), enable_idempotence=False, acks="all")
     await producer.start()
     replayed = 0
     try:

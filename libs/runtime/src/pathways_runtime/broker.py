@@ -111,6 +111,11 @@ async def use_idempotence(broker: KafkaBroker, settings: Settings) -> bool:
     return enabled
 
 
+def client_kwargs(settings: Settings) -> dict:
+    """aiokafka keyword arguments for the cluster and principal of ``settings`` (any aiokafka client)."""
+    return _admin_kwargs(settings)
+
+
 def _admin_kwargs(settings: Settings) -> dict:
     kwargs: dict = {
         "bootstrap_servers": settings.kafka_bootstrap_servers,
