@@ -80,8 +80,8 @@ test-e2e: install
 test-kafka: install kafka-jars  ## the integration and end-to-end tiers on Apache Kafka instead of Tansu
 	PATHWAYS_TEST_BROKER=kafka $(VENV)/bin/pytest -m "integration or e2e"
 
-bench: install  ## figures, printed: kit replay vs raw aiokafka, then screening throughput
-	$(VENV)/bin/pathways bench
+bench: install $(if $(filter kafka both,$(BROKER)),kafka-jars)  ## figures, printed: kit replay vs raw aiokafka (BROKER=both: Tansu and Apache Kafka side by side), then screening throughput
+	$(VENV)/bin/pathways bench --broker $(BROKER)
 	$(VENV)/bin/pathways bench-screening
 
 schemas: install  ## regenerate contracts/schemas and the AsyncAPI documents after changing a model
