@@ -50,6 +50,9 @@ def make_broker(settings: Settings, tracer_provider: TracerProvider | None = Non
         request_timeout_ms=settings.kafka_request_timeout_ms,
         enable_idempotence=False,  # until use_idempotence() has asked the broker
         acks="all",
+        # Topics are created from deploy/kafka/topics.yaml, never by a subscriber starting (FastStream would
+        # create a missing one with broker defaults, and a service's principal may not create topics).
+        allow_auto_create_topics=False,
         security=_security(settings),
         middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider)],
         description=f"Kafka as seen by the {settings.service_name} service.",
