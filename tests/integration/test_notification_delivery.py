@@ -271,7 +271,8 @@ async def test_email_delivery_arrives_at_the_smtp_server_redacted(running, produ
 
         [message] = await eventually(lambda: _some(inbox))
         assert message["To"] == "intake@police.city.example"
-        [row] = await deliveries(running, sub["id"], "delivered")
+        # the worker records the delivery after the SMTP server has answered: a moment after the inbox has it
+        [row] = await eventually(lambda: deliveries(running, sub["id"], "delivered"))
         assert message["Pathways-Delivery-Id"] == row["id"]
         body = json.loads(message.get_content())
         assert body["id"] == event.id and sorted(body["data"]["indicator_codes"]) == sorted(OPERATION)

@@ -29,7 +29,7 @@ from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from pathways_contracts import Event
 from pathways_runtime import db, metrics
 from pathways_runtime.auth import BearerAuthMiddleware
-from pathways_runtime.broker import make_broker
+from pathways_runtime.broker import make_broker, use_idempotence
 from pathways_runtime.consumer import EventConsumers, RetryPolicy
 from pathways_runtime.heartbeat import Heartbeats
 from pathways_runtime.http import add_error_handlers
@@ -110,6 +110,7 @@ class Service:
         tasks: list[asyncio.Task] = []
         try:
             await db.migrate(self._pool, self.schema, self.migrations)
+            await use_idempotence(self.broker, self.settings)
             await self.broker.start()
             relay = OutboxRelay(self._pool, self.schema, self.broker, self.settings.outbox_poll_seconds)
             loops = [("outbox-relay", relay.run, None)]

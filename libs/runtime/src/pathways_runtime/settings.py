@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_request_timeout_ms: int = 15_000
+    # auto: an idempotent producer when the broker grants a producer id (Apache Kafka), none on Tansu.
+    kafka_enable_idempotence: str = "auto"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/pathways"
     db_pool_max: int = 10
     otel_exporter_otlp_endpoint: str | None = None
