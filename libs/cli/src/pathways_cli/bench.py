@@ -170,11 +170,14 @@ def ratio_line(kit: Figure, raw: Figure) -> str:
     return f"  ratio {kit.name} / raw: {kit.rate / raw.rate:.3f}"
 
 
-def bench(events: int = typer.Option(1_000_000, "--events", help="Events on the topic for raw and kit replay."),
+def bench(ctx: typer.Context,
+          events: int = typer.Option(1_000_000, "--events", help="Events on the topic for raw and kit replay."),
           full_events: int = typer.Option(5_000, "--full-events",
                                           help="Events through the kit's full database path (0 to skip)."),
           as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON object.")) -> None:
     """Replay throughput of the consumer kit beside the raw aiokafka consume rate, measured in the same run."""
+    if ctx.invoked_subcommand is not None:  # `pathways bench e2e`: only the subcommand runs
+        return
     figures = asyncio.run(_bench(events, full_events))
     if as_json:
         print(json.dumps({f.name: {"events": f.events, "seconds": round(f.seconds, 3), "per_second": round(f.rate)}
