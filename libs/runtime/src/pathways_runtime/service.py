@@ -28,7 +28,7 @@ from pathways_contracts import Event
 from pathways_runtime import db
 from pathways_runtime.auth import BearerAuthMiddleware
 from pathways_runtime.broker import make_broker
-from pathways_runtime.consumer import EventConsumers, RetryPolicy
+from pathways_runtime.consumer import BatchPolicy, EventConsumers, RetryPolicy, SizeLimits
 from pathways_runtime.http import add_error_handlers
 from pathways_runtime.outbox import OutboxRelay
 from pathways_runtime.settings import Settings
@@ -56,6 +56,9 @@ class Service:
             self.broker, lambda: self.pool, schema=schema, unit_of_work_on=self.unit_of_work_on, group=name,
             retry=RetryPolicy(self.settings.consumer_max_attempts, self.settings.consumer_backoff_seconds),
             session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            batch=BatchPolicy(self.settings.consumer_batch_max_records, self.settings.consumer_batch_timeout_ms,
+                              self.settings.consumer_fetch_max_wait_ms),
+            sizes=SizeLimits(self.settings.max_event_bytes, self.settings.max_event_bytes_by_type),
         )
         self._pool: asyncpg.Pool | None = None
         self._background: list[BackgroundTask] = []

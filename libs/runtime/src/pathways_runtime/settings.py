@@ -38,3 +38,19 @@ class Settings(BaseSettings):
     # request timeout; on Apache Kafka these are ordinary values.
     consumer_session_timeout_ms: int = Field(10_000, validation_alias="PATHWAYS_CONSUMER_SESSION_TIMEOUT_MS")
     outbox_poll_seconds: float = Field(2.0, validation_alias="PATHWAYS_OUTBOX_POLL_SECONDS")
+    # Batched consumption: up to this many records per poll, one transaction and one offset commit each.
+    consumer_batch_max_records: int = Field(500, validation_alias="PATHWAYS_CONSUMER_BATCH_MAX_RECORDS")
+    # How long a poll waits for the first record before looping (FastStream also sleeps this long
+    # after an empty poll, so it bounds the added latency).
+    consumer_batch_timeout_ms: int = Field(20, validation_alias="PATHWAYS_CONSUMER_BATCH_TIMEOUT_MS")
+    # How long the broker may hold a fetch that found nothing. Apache Kafka answers a waiting fetch as
+    # soon as data arrives, so 500 costs no latency there. The embedded Tansu broker does not: each
+    # consume hop waits up to this long, so `pathways run` and the tests set it lower (see
+    # EMBEDDED_FETCH_MAX_WAIT_MS), paying some idle CPU for latency.
+    consumer_fetch_max_wait_ms: int = Field(500, validation_alias="PATHWAYS_CONSUMER_FETCH_MAX_WAIT_MS")
+    # The largest event value accepted (bytes); a larger record is parked, not handled. Per event type:
+    # PATHWAYS_MAX_EVENT_BYTES_BY_TYPE='{"registry.imported": 1048576}'.
+    max_event_bytes: int = Field(256 * 1024, validation_alias="PATHWAYS_MAX_EVENT_BYTES")
+    max_event_bytes_by_type: dict[str, int] = Field({}, validation_alias="PATHWAYS_MAX_EVENT_BYTES_BY_TYPE")
+    # Share of new traces recorded (ParentBased: a trace started upstream keeps its decision).
+    trace_sample_ratio: float = Field(1.0, ge=0.0, le=1.0, validation_alias="PATHWAYS_TRACE_SAMPLE_RATIO")
