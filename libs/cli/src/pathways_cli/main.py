@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from pathways_cli import bench, bench_e2e, bench_screening, deliveries, demo, establishments, ops, reports, scaffold, stack
-from pathways_runtime.settings import Settings
+from pathways_runtime.settings import EMBEDDED_FETCH_MAX_WAIT_MS, Settings
 
 app = typer.Typer(help="Pathways: the event backbone of a city's response to human trafficking.",
                   no_args_is_help=True)
@@ -48,6 +48,8 @@ def run() -> None:
         trace_dir = str((STATE_DIR / "traces").resolve())
         env = dict(os.environ) | {"KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database,
                                   "PATHWAYS_TRACE_DIR": trace_dir}
+        if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):  # the embedded broker: see EMBEDDED_FETCH_MAX_WAIT_MS
+            env.setdefault("PATHWAYS_CONSUMER_FETCH_MAX_WAIT_MS", str(EMBEDDED_FETCH_MAX_WAIT_MS))
         started = stack.start_services(env, STATE_DIR)
         try:
             with console.status("waiting for the services to be ready"):

@@ -95,7 +95,8 @@ class Service:
         try:
             await db.migrate(self._pool, self.schema, self.migrations)
             await self.broker.start()
-            relay = OutboxRelay(self._pool, self.schema, self.broker, self.settings.outbox_poll_seconds)
+            relay = OutboxRelay(self._pool, self.schema, self.broker, self.settings.outbox_poll_seconds,
+                                self.settings.outbox_batch_size)
             tasks.append(asyncio.create_task(relay.run(), name=f"{self.name}-outbox-relay"))
             tasks += [asyncio.create_task(t(self), name=t.__name__) for t in self._background]
             yield
@@ -109,7 +110,8 @@ class Service:
 
     def app(self, *routers) -> FastAPI:
         setup_logging(self.settings)
-        AsyncPGInstrumentor().instrument(tracer_provider=self.tracer_provider)
+        if self.settings.trace_sql:  # a span per SQL statement: costly, for debugging a slow query
+            AsyncPGInstrumentor().instrument(tracer_provider=self.tracer_provider)
         # Outgoing HTTP (webhooks, calls to other services) gets a client span and a traceparent header,
         # so a department's receiver can join the trace.
         HTTPXClientInstrumentor().instrument(tracer_provider=self.tracer_provider)

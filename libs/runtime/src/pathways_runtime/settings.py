@@ -13,6 +13,10 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "pathways-development-secret-change-me"  # noqa: S105 (embedded stack only)
+# The embedded Tansu broker answers a waiting fetch only when its wait ends, so each consume hop waits
+# up to this long (Apache Kafka answers at once and keeps the default 500). Measured with
+# `pathways bench e2e` on a 2-core machine: see docs/performance.md.
+EMBEDDED_FETCH_MAX_WAIT_MS = 50
 
 
 class Settings(BaseSettings):
@@ -54,3 +58,7 @@ class Settings(BaseSettings):
     max_event_bytes_by_type: dict[str, int] = Field({}, validation_alias="PATHWAYS_MAX_EVENT_BYTES_BY_TYPE")
     # Share of new traces recorded (ParentBased: a trace started upstream keeps its decision).
     trace_sample_ratio: float = Field(1.0, ge=0.0, le=1.0, validation_alias="PATHWAYS_TRACE_SAMPLE_RATIO")
+    outbox_batch_size: int = Field(500, validation_alias="PATHWAYS_OUTBOX_BATCH_SIZE")
+    faststream_log_level: str = Field("WARNING", validation_alias="PATHWAYS_FASTSTREAM_LOG_LEVEL")
+    # A span per SQL statement (asyncpg instrumentation): off by default, it costs more than the rest.
+    trace_sql: bool = Field(False, validation_alias="PATHWAYS_TRACE_SQL")
