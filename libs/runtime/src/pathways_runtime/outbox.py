@@ -39,12 +39,14 @@ def current_traceparent() -> str | None:
 async def add_event(conn: asyncpg.Connection, schema: str, event: CloudEvent) -> None:
     """Record ``event`` for publication, in the caller's transaction."""
     trace.get_current_span().set_attributes({"pathways.subject": event.subject, "pathways.event_type": event.type})
+    # One round trip: the row and the wake-up of the relay (delivered at commit) in one statement.
     await conn.execute(
-        f"insert into {schema}.outbox (event_id, topic, key, value, headers, traceparent)"
-        " values ($1, $2, $3, $4, $5, $6)",
+        f"with wake as (select pg_notify($7, '')) insert into {schema}.outbox"
+        " (event_id, topic, key, value, headers, traceparent)"
+        " select $1::text, $2::text, $3::bytea, $4::bytea, $5::jsonb, $6::text from wake",
         event.id, event.type, event.key, event.value(), json.dumps(event.headers()), current_traceparent(),
+        _channel(schema),
     )
-    await conn.execute("select pg_notify($1, '')", _channel(schema))
 
 
 async def emit(conn: asyncpg.Connection, schema: str, source: str, data: Event) -> CloudEvent:
