@@ -38,8 +38,14 @@ test-integration: install
 test-e2e: install
 	$(VENV)/bin/pytest -m e2e
 
-bench: install  ## figures, printed: kit replay vs raw aiokafka, then screening throughput
-	$(VENV)/bin/pathways bench
+# Short by default so `make bench` takes a few minutes; larger runs: BENCH_EVENTS=1000000 BENCH_RATES=15,30,60,100.
+BENCH_EVENTS ?= 200000
+BENCH_RATES ?= 10,30
+BENCH_SECONDS ?= 10
+
+bench: install  ## figures, printed and written as JSON: kit replay vs raw aiokafka, end to end, screening
+	$(VENV)/bin/pathways bench --events $(BENCH_EVENTS)
+	$(VENV)/bin/pathways bench e2e --rates $(BENCH_RATES) --seconds $(BENCH_SECONDS)
 	$(VENV)/bin/pathways bench-screening
 
 schemas: install  ## regenerate contracts/schemas and the AsyncAPI documents after changing a model

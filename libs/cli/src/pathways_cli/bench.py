@@ -5,8 +5,8 @@
 3. Kit, decode and dispatch: the same read, then what the kit does with each record before the
    database: decode the CloudEvent headers, validate the data against its contract model, build the
    handler's context and call a no-op handler through ``DepartmentConsumer``'s dispatch.
-4. Kit, full path, on a smaller N: a real ``DepartmentConsumer`` (FastStream subscriber, inbox row and
-   transaction in PostgreSQL per event, offset committed per event) with a no-op handler. Only when the
+4. Kit, full path, on a smaller N: a real ``DepartmentConsumer`` (FastStream batch subscriber, one
+   transaction, one inbox claim and one offset commit per batch, a savepoint per event) with a no-op handler. Only when the
    bench started its own broker: the kit reads the topic named after the event type, which on a shared
    cluster is live data.
 
@@ -145,7 +145,7 @@ async def kit_full_rate(settings: Settings, count: int) -> Figure:
 
     async with kit.running():
         await asyncio.wait_for(done.wait(), timeout=max(120, count / 50))
-    return Figure("kit full path (FastStream, inbox in PostgreSQL, commit per event)", len(stamps),
+    return Figure("kit full path (FastStream batches, inbox in PostgreSQL, savepoint per event)", len(stamps),
                   stamps[-1] - stamps[0])
 
 

@@ -71,6 +71,7 @@ class Step:
     webhook_ms: dict = field(default_factory=dict)
     cpu_ms_per_inspection: dict = field(default_factory=dict)
     errors: list = field(default_factory=list)  # the first few distinct rejections, to say why
+    load_average: float = 0.0  # the machine's 1-minute load at the step's end: the figures are shared-CPU ones
 
 
 class Receiver:
@@ -181,6 +182,7 @@ async def run_step(client: httpx.AsyncClient, urls: dict[str, str], pids: dict[s
     step.webhook_ms = _summary(latencies)
     step.cpu_ms_per_inspection = {name: round((cpu_seconds(pid) - cpu_before[name]) * 1000 / count, 1)
                                   for name, pid in pids.items()}
+    step.load_average = round(os.getloadavg()[0], 1)
     return step
 
 
@@ -208,7 +210,7 @@ async def _subscribe(client: httpx.AsyncClient, url: str, receiver: Receiver, co
 
 
 async def _measure(urls: dict[str, str], pids: dict[str, int], secret: str, rates: list[float], seconds: float,
-                   subscriptions: int, drain: float) -> list[Step]:
+                   subscriptions: int, drain: float, idle: float, idle_cpu: dict) -> list[Step]:
     receiver = Receiver()
     task, server = await _serve_receiver(receiver)
     token = {"Authorization": f"Bearer {issue_token(secret, subject='bench', role=Role.INSPECTOR, org='labor-standards')}"}
@@ -218,6 +220,12 @@ async def _measure(urls: dict[str, str], pids: dict[str, int], secret: str, rate
             paths = await _subscribe(client, urls["notification"], receiver, subscriptions, secret)
             # One warm-up inspection: the first group joins and connections are made before the clock runs.
             await run_step(client, urls, pids, receiver, paths, token, rate=1, seconds=1, drain=60)
+            if idle:  # what waiting costs (consumers polling the broker, relays, workers), nothing offered
+                before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                await asyncio.sleep(idle)
+                idle_cpu.update({name: round((cpu_seconds(pid) - before[name]) * 1000 / idle, 1)
+                                 for name, pid in pids.items()})
+                typer.echo(f"idle CPU ms per second: {idle_cpu}")
             steps = []
             for rate in rates:
                 step = await run_step(client, urls, pids, receiver, paths, token, rate, seconds, drain)
@@ -234,7 +242,7 @@ def _line(step: Step) -> str:
     cpu = " ".join(f"{k}={v}" for k, v in step.cpu_ms_per_inspection.items())
     return (f"offered {step.offered_per_second:7.1f}/s  delivered {step.delivered_per_second:7.1f}/s"
             f"  ({step.delivered}/{step.expected_deliveries})  ack p50 {a['p50']} p99 {a['p99']} ms"
-            f"  webhook p50 {w['p50']} p95 {w['p95']} p99 {w['p99']} max {w['max']} ms  cpu ms/inspection {cpu}"
+            f"  webhook p50 {w['p50']} p95 {w['p95']} p99 {w['p99']} max {w['max']} ms  cpu ms/inspection {cpu}  load {step.load_average}"
             + (f"\n  {step.rejected} rejected, e.g. {step.errors}" if step.rejected else ""))
 
 
@@ -242,6 +250,7 @@ def e2e(rates: str = typer.Option("15,30,60,100", help="Offered inspections per 
         seconds: float = typer.Option(10.0, help="Length of each step."),
         subscriptions: int = typer.Option(1, help="Webhook subscriptions to case.opened."),
         drain: float = typer.Option(30.0, help="How long to wait for a step's last deliveries."),
+        idle: float = typer.Option(5.0, help="Seconds of idle CPU measured before the steps (0 to skip)."),
         out: Path = typer.Option(Path("bench-results/e2e.json"), help="Where the JSON results go.")) -> None:
     """Intake → webhook latency and throughput through the three services at fixed offered rates."""
     from pathways_cli import stack
@@ -267,12 +276,16 @@ def e2e(rates: str = typer.Option("15,30,60,100", help="Offered inspections per 
                 stack.wait_ready(started, timeout=120)
                 urls = {svc.name: svc.url for svc, _ in started}
                 pids = {svc.name: proc.pid for svc, proc in started}
+                idle_cpu: dict = {}
                 steps = asyncio.run(_measure(urls, pids, secret, [float(r) for r in rates.split(",")], seconds,
-                                             subscriptions, drain))
+                                             subscriptions, drain, idle, idle_cpu))
             finally:
                 stack.stop_services(started)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"machine": f"{os.cpu_count()} cores", "date": time.strftime("%Y-%m-%d %H:%M UTC",
                                                                                           time.gmtime()),
-                               "steps": [asdict(s) for s in steps]}, indent=2) + "\n")
+                               "load_average_at_end": os.getloadavg(),
+                               "fetch_max_wait_ms": env.get("PATHWAYS_CONSUMER_FETCH_MAX_WAIT_MS", "500"),
+                               "idle_cpu_ms_per_second": idle_cpu, "steps": [asdict(s) for s in steps]},
+                              indent=2) + "\n")
     typer.echo(f"wrote {out}")
