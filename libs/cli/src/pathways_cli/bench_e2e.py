@@ -50,9 +50,40 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    """CPU of a process and of its children alive now (PostgreSQL's backends are the postmaster's children)."""
+    fields = _stat(pid)
+    total = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    for child in _children(pid):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            child_fields = _stat(child)
+            total += (int(child_fields[11]) + int(child_fields[12])) / CLOCK_TICKS
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def infrastructure_pids() -> dict[str, int]:
+    """The embedded broker and PostgreSQL this process started (its children), to count their CPU too."""
+    pids = {}
+    for child in _children(os.getpid()):
+        with contextlib.suppress(OSError):
+            command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")[0].decode()
+            if command.endswith("postgres"):
+                pids["postgresql"] = child
+            elif "tansu" in command:
+                pids["broker"] = child
+    return pids
 
 
 @dataclass
@@ -275,7 +306,7 @@ def e2e(rates: str = typer.Option("15,30,60,100", help="Offered inspections per 
             try:
                 stack.wait_ready(started, timeout=120)
                 urls = {svc.name: svc.url for svc, _ in started}
-                pids = {svc.name: proc.pid for svc, proc in started}
+                pids = {svc.name: proc.pid for svc, proc in started} | infrastructure_pids()
                 idle_cpu: dict = {}
                 steps = asyncio.run(_measure(urls, pids, secret, [float(r) for r in rates.split(",")], seconds,
                                              subscriptions, drain, idle, idle_cpu))
