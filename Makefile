@@ -21,7 +21,7 @@ $(VENV)/.installed: $(UV) uv.lock pyproject.toml
 install: $(VENV)/.installed
 
 run: install  ## the embedded stack and the three services; Ctrl-C stops everything
-	$(VENV)/bin/pathways run
+	PATHWAYS_DEV_MODE=1 $(VENV)/bin/pathways run
 
 demo: install  ## beside a running `make run`: the README walk-through as a script
 	$(VENV)/bin/pathways demo

@@ -40,10 +40,10 @@ def _inspection():
 
 
 def _referral():
-    from pathways_referral.app import app
-    from pathways_referral.bootstrap import service
+    from pathways_referral.app import create_app
 
-    return service, app
+    app = create_app()
+    return app.state.service, app
 
 
 def _notification():

@@ -289,7 +289,7 @@ def e2e(rates: str = typer.Option("15,30,60,100", help="Offered inspections per 
     secret = secrets.token_urlsafe(32)
     with tempfile.TemporaryDirectory(prefix="pathways-bench-e2e-") as tmp:
         state = Path(tmp)
-        from pathways_runtime.settings import EMBEDDED_FETCH_MAX_WAIT_MS, Settings
+        from pathways_runtime.settings import EMBEDDED_FETCH_MAX_WAIT_MS, Settings, new_field_key
 
         os.environ.setdefault("PG_PORT", str(free_port()))  # not 5432: another stack may be running here
         with stack.embedded_infrastructure(state, Settings(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}")) \
@@ -299,7 +299,7 @@ def e2e(rates: str = typer.Option("15,30,60,100", help="Offered inspections per 
                 "KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database, "PATHWAYS_JWT_SECRET": secret,
                 "PATHWAYS_TRACE_DIR": str(state / "traces"), "INSPECTION_PORT": str(free_port()),
                 "REFERRAL_PORT": str(free_port()), "NOTIFICATION_PORT": str(free_port()),
-                "PATHWAYS_CONSUMER_SESSION_TIMEOUT_MS": "6000"}
+                "PATHWAYS_CONSUMER_SESSION_TIMEOUT_MS": "6000", "PATHWAYS_FIELD_KEY": new_field_key()}
             if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):  # the embedded broker: see EMBEDDED_FETCH_MAX_WAIT_MS
                 env.setdefault("PATHWAYS_CONSUMER_FETCH_MAX_WAIT_MS", str(EMBEDDED_FETCH_MAX_WAIT_MS))
             started = stack.start_services(env, state)

@@ -14,7 +14,9 @@ SERVICES = ("inspection", "referral", "notification")
 
 
 def render_asyncapi(name: str) -> str:
-    service = importlib.import_module(f"pathways_{name}.bootstrap").service
+    module = importlib.import_module(f"pathways_{name}.bootstrap")
+    # A service built by its bootstrap() (issue 9), or (until every service has one) its module-level service.
+    service = module.bootstrap() if hasattr(module, "bootstrap") else module.service
     return json.dumps(asyncapi_document(service), indent=2, sort_keys=True) + "\n"
 
 

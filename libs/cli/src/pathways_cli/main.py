@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from pathways_cli import bench, bench_e2e, bench_screening, deliveries, demo, establishments, ops, reports, scaffold, stack
+from pathways_runtime.auth import Role
 from pathways_runtime.settings import EMBEDDED_FETCH_MAX_WAIT_MS, Settings
 
 app = typer.Typer(help="Pathways: the event backbone of a city's response to human trafficking.",
@@ -39,6 +40,9 @@ def run() -> None:
     """Start the embedded PostgreSQL and broker, create the topics, start the three services."""
     settings = Settings()
     STATE_DIR.mkdir(exist_ok=True)
+    if settings.dev_mode:
+        console.print("[bold yellow]DEVELOPMENT MODE[/] (PATHWAYS_DEV_MODE=1): development allowances are on; "
+                      "never put real people's data in this stack.")
     with contextlib.ExitStack() as running:
         with console.status("starting PostgreSQL and the broker"):
             kafka, database = running.enter_context(stack.embedded_infrastructure(STATE_DIR, settings))
@@ -46,8 +50,9 @@ def run() -> None:
         created = stack.prepare_topics(kafka)
         console.print(f"[green]✓[/] topics ready ({len(created)} created)")
         trace_dir = str((STATE_DIR / "traces").resolve())
-        env = dict(os.environ) | {"KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database,
-                                  "PATHWAYS_TRACE_DIR": trace_dir}
+        env = dict(os.environ) | stack.service_secrets(settings) | {
+            "KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database, "PATHWAYS_TRACE_DIR": trace_dir,
+            "PATHWAYS_STATE_DIR": str(STATE_DIR.resolve())}
         if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):  # the embedded broker: see EMBEDDED_FETCH_MAX_WAIT_MS
             env.setdefault("PATHWAYS_CONSUMER_FETCH_MAX_WAIT_MS", str(EMBEDDED_FETCH_MAX_WAIT_MS))
         started = stack.start_services(env, STATE_DIR)
@@ -76,9 +81,12 @@ def _wait_for_stop() -> None:
 
 
 def _welcome(settings: Settings) -> None:
-    tokens = stack.dev_tokens(settings.jwt_secret.get_secret_value())
+    tokens = stack.dev_tokens(stack.signing_secret(settings))
     token_file = STATE_DIR / "tokens.env"
-    token_file.write_text("".join(f"export {k}={v}\n" for k, v in tokens.items()))
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # bearer tokens: owner only
+    with os.fdopen(fd, "w") as out:
+        out.write("".join(f"export {k}={v}\n" for k, v in tokens.items()))
+    os.chmod(token_file, 0o600)
     table = Table("service", "API", "docs", title="Pathways is running")
     for svc in stack.services():
         table.add_row(svc.name, svc.url, f"{svc.url}/docs")
@@ -89,10 +97,29 @@ def _welcome(settings: Settings) -> None:
 
 
 @app.command()
-def tokens() -> None:
-    """Print development bearer tokens, one per role, as shell exports."""
-    for name, value in stack.dev_tokens(Settings().jwt_secret.get_secret_value()).items():
-        print(f"export {name}={value}")
+def tokens(
+    role: Role | None = typer.Option(None, help="Issue one token for this role (with --org)."),
+    org: str | None = typer.Option(None, help="The token's organisation, e.g. an agency id of the directory "
+                                             "or police-department."),
+    subject: str | None = typer.Option(None, help="Who holds it (default: dev-ORG)."),
+    ttl: int = typer.Option(12 * 3600, min=1, help="Lifetime in seconds (at most PATHWAYS_TOKEN_MAX_TTL_SECONDS)."),
+) -> None:
+    """Print bearer tokens signed with this installation's secret (or PATHWAYS_JWT_SECRET).
+
+    Without options: the development set, one per role, as shell exports. With --role and --org: one
+    token for that role and organisation, alone on its line, e.g. AGENCY=$(pathways tokens --role agency --org ID).
+    """
+    settings = Settings()
+    if role is None and org is None:
+        for name, value in stack.dev_tokens(stack.signing_secret(settings)).items():
+            print(f"export {name}={value}")
+        return
+    if role is None or not org:
+        raise typer.BadParameter("give both --role and --org", param_hint="--role/--org")
+    if ttl > settings.token_max_ttl_seconds:
+        raise typer.BadParameter(f"at most {settings.token_max_ttl_seconds} s: the services refuse longer tokens",
+                                 param_hint="--ttl")
+    print(stack.token_for(stack.signing_secret(settings), role, org, subject=subject, ttl_seconds=ttl))
 
 
 @app.command("create-topics")

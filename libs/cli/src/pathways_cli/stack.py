@@ -21,7 +21,7 @@ import httpx
 
 from pathways_runtime.auth import Role, issue_token
 from pathways_runtime.broker import ensure_topics, wait_for_kafka
-from pathways_runtime.settings import Settings
+from pathways_runtime.settings import Settings, installation_secret, new_field_key, new_jwt_secret
 
 
 @dataclass(frozen=True)
@@ -49,13 +49,42 @@ DEV_IDENTITIES = {
     "TRIAGE_TOKEN": (Role.TRIAGE, "mdt"),
     "AGENCY_TOKEN": (Role.AGENCY, "victim-services"),
     "DEPARTMENT_TOKEN": (Role.DEPARTMENT, "health-department"),
+    "POLICE_TOKEN": (Role.DEPARTMENT, "police-department"),
     "OPS_TOKEN": (Role.OPS, "ops"),
 }
 
 
+def token_for(secret: str, role: Role, org: str, *, subject: str | None = None, ttl_seconds: int = 12 * 3600) -> str:
+    """A bearer token for any role and organisation (e.g. an agency id of the directory)."""
+    return issue_token(secret, subject=subject or f"dev-{org}", role=role, org=org, ttl_seconds=ttl_seconds)
+
+
 def dev_tokens(secret: str) -> dict[str, str]:
-    return {name: issue_token(secret, subject=f"dev-{org}", role=role, org=org)
-            for name, (role, org) in DEV_IDENTITIES.items()}
+    return {name: token_for(secret, role, org) for name, (role, org) in DEV_IDENTITIES.items()}
+
+
+def signing_secret(settings: Settings | None = None) -> str:
+    """``PATHWAYS_JWT_SECRET`` when set, else this installation's generated secret (``.pathways/jwt.secret``).
+
+    The services of ``pathways run`` are given the same value, so tokens printed here work against them.
+    """
+    settings = settings or Settings()
+    if settings.jwt_secret and settings.jwt_secret.get_secret_value():
+        return settings.jwt_secret.get_secret_value()
+    return installation_secret(settings.state_dir, "jwt.secret", new_jwt_secret)
+
+
+def service_secrets(settings: Settings, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The secrets the services of ``pathways run`` need: the operator's, else this installation's own.
+
+    Generated at random on first run and kept under the state folder (mode 0600), so no constant of the
+    source code signs a token or seals a person's details, and restarts keep what was sealed readable.
+    """
+    return {
+        "PATHWAYS_JWT_SECRET": signing_secret(settings),
+        "PATHWAYS_FIELD_KEY": environ.get("PATHWAYS_FIELD_KEY")
+        or installation_secret(settings.state_dir, "field.key", new_field_key),
+    }
 
 
 @contextlib.contextmanager

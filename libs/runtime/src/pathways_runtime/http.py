@@ -8,6 +8,13 @@ service answers the same way:
 - ``InvalidCommand`` → 422 with FastAPI's own ``detail`` list, one entry per bad field;
 - ``NotFound`` → 404, ``Conflict`` → 409, ``Forbidden`` → 403;
 - the database being unreachable → 503 with ``Retry-After`` (a client retries; not a 500).
+
+Request bodies are limited by FastAPI's own body limit (Starlette's ``RequestBodyLimitMiddleware``):
+``Service.app`` sets the service's default (``PATHWAYS_MAX_BODY_BYTES``, 1 MiB), a declared
+``Content-Length`` over the limit is refused with 413 before a byte of the body is read, and a body
+without one is counted as it streams in and refused as soon as it passes the limit. The one route
+that needs more declares it: ``@router.post(..., max_body_size=50 * MiB)``, and reads
+``request.stream()`` rather than the whole body at once.
 """
 
 from __future__ import annotations
@@ -27,15 +34,14 @@ if TYPE_CHECKING:
 # What "the database is not there right now" looks like to asyncpg: a refused or dropped connection, a
 # server shutting down, or a pool that could not hand out a connection in time.
 DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    ConnectionError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.InterfaceError,
-    TimeoutError,
+    ConnectionError,  # refused or reset while connecting (not every OSError: a bad file name is a 4xx or a bug)
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, or starting up
+    asyncpg.exceptions.InterfaceError,  # "connection is closed" under a pooled connection
+    TimeoutError,  # the pool could not hand out a connection in time
 )
 RETRY_AFTER_SECONDS = "2"
+MiB = 1024 * 1024
 
 
 async def current_service(request: Request) -> Service:  # async: no worker-thread hop per request

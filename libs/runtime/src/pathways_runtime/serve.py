@@ -11,6 +11,7 @@ import uvicorn
 
 
 def serve(app: str, default_port: int, *, factory: bool = False) -> None:
+    """``factory``: ``app`` names a function returning the app (a service built at start, not at import)."""
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     uvicorn.run(app, host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", default_port)),

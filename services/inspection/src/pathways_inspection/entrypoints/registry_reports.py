@@ -30,7 +30,8 @@ def _bad(loc: list, msg: str, kind: str = "value_error") -> HTTPException:
 
 @router.post("/establishments/import", tags=["registry"], openapi_extra={
     "requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
-    summary="Import a license-registry CSV (idempotent on license number); returns the per-row report.")
+    summary="Import a license-registry CSV (idempotent on license number); returns the per-row report.",
+    max_body_size=MAX_IMPORT_BYTES)  # the only route taking more than the runtime's default body limit
 async def post_import(request: Request, map: list[str] = Query(default=[], description="THEIR_COLUMN=OUR_COLUMN"),
                       line_offset: int = Query(0, ge=0, description="Added to reported line numbers (a chunk "
                                                                      "of a larger file)."),

@@ -14,7 +14,6 @@ private until someone decides who may see it. Two further guards sit on top:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from enum import StrEnum
 from functools import lru_cache
@@ -23,6 +22,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from pathways_contracts.privacy import PERSON_WORDS, is_person_key  # noqa: F401 (one list, in the contracts)
+from pathways_contracts.privacy import without_person_keys as _without_person_keys
 from pathways_contracts.vocab import Dimension
 
 POLICY_FILE = "redaction.v1.json"
@@ -111,27 +112,3 @@ def _limit_to_dimensions(data: dict[str, Any], allowed: Iterable[str], dimension
         # The list of dimensions seen would otherwise reveal that vulnerability indicators were withheld.
         data[DIMENSIONS] = [dim for dim in data[DIMENSIONS] if dim in allowed]
     return data
-
-
-# Words that name a fact about a person. Matched against whole words of a key
-# (snake_case or camelCase), so "agency_id" or "interpreter_language" are not "age".
-PERSON_WORDS = frozenset({
-    "name", "names", "firstname", "lastname", "surname", "alias", "aliases", "dob", "birth", "birthdate",
-    "birthday", "age", "phone", "mobile", "email", "contact", "contacts", "immigration", "notes", "ssn",
-    "passport", "gender", "nationality", "ethnicity", "victim", "victims", "survivor", "people",
-})
-_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-
-
-def is_person_key(key: str) -> bool:
-    words = [word.lower() for word in _WORD.findall(key)]
-    return any(word in PERSON_WORDS or word.startswith("person") for word in words)
-
-
-def _without_person_keys(value: Any) -> Any:
-    """Nested objects get the same person-key guard as the top level."""
-    if isinstance(value, dict):
-        return {k: _without_person_keys(v) for k, v in value.items() if not is_person_key(k)}
-    if isinstance(value, list):
-        return [_without_person_keys(item) for item in value]
-    return value
