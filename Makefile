@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install run demo test test-unit test-integration test-e2e bench schemas asyncapi clean
+.PHONY: install chromium run demo test test-unit test-integration test-e2e bench schemas asyncapi clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -20,13 +20,20 @@ $(VENV)/.installed: $(UV) uv.lock pyproject.toml
 
 install: $(VENV)/.installed
 
-run: install  ## the embedded stack and the three services; Ctrl-C stops everything
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+# As root apt-get runs as it is; otherwise through sudo.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+run: install  ## the embedded stack, the services and the ops console; Ctrl-C stops everything
 	PATHWAYS_DEV_MODE=1 $(VENV)/bin/pathways run
 
 demo: install  ## beside a running `make run`: the README walk-through as a script
 	$(VENV)/bin/pathways demo
 
-test: install
+test: install chromium
 	$(VENV)/bin/pytest
 
 test-unit: install
@@ -35,7 +42,7 @@ test-unit: install
 test-integration: install
 	$(VENV)/bin/pytest -m integration
 
-test-e2e: install
+test-e2e: install chromium
 	$(VENV)/bin/pytest -m e2e
 
 # Short by default so `make bench` takes a few minutes; larger runs: BENCH_EVENTS=1000000 BENCH_RATES=15,30,60,100.
@@ -43,10 +50,11 @@ BENCH_EVENTS ?= 200000
 BENCH_RATES ?= 10,30
 BENCH_SECONDS ?= 10
 
-bench: install  ## figures, printed and written as JSON: kit replay vs raw aiokafka, end to end, screening
+bench: install  ## figures, printed and written as JSON: kit replay vs raw aiokafka, end to end, screening, policy simulation
 	$(VENV)/bin/pathways bench --events $(BENCH_EVENTS)
 	$(VENV)/bin/pathways bench e2e --rates $(BENCH_RATES) --seconds $(BENCH_SECONDS)
 	$(VENV)/bin/pathways bench-screening
+	$(VENV)/bin/pathways bench-simulation
 
 schemas: install  ## regenerate contracts/schemas and the AsyncAPI documents after changing a model
 	$(VENV)/bin/pathways contracts write

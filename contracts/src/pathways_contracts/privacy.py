@@ -3,12 +3,14 @@
 No event carries facts about a person (a victim, a survivor, a worker): the contracts test checks
 every event model with ``is_person_key``, the notification service drops any such key before a
 department receives an event (the second line of defence should one slip in), and the runtime's
-log processor redacts it from every log line. One list, so the three cannot drift apart.
+log processor redacts it from every log line; the insights service checks its own tables and inputs
+with it. One list, so they cannot drift apart.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 # Words that name a fact about a person. Matched against whole words of a key
@@ -34,3 +36,8 @@ def without_person_keys(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [without_person_keys(item) for item in value]
     return value
+
+
+def person_like(field_names: Iterable[str]) -> list[str]:
+    """The names among ``field_names`` that name a fact about a person (a table's columns, say)."""
+    return [name for name in field_names if is_person_key(name)]

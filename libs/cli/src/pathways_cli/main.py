@@ -13,7 +13,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from pathways_cli import bench, bench_e2e, bench_screening, deliveries, demo, establishments, ops, reports, scaffold, stack
+from pathways_cli import (
+    bench,
+    bench_e2e,
+    bench_screening,
+    deliveries,
+    demo,
+    establishments,
+    insights,
+    reports,
+    scaffold,
+    stack,
+)
+from pathways_runtime import operations as ops
 from pathways_runtime.auth import Role
 from pathways_runtime.settings import EMBEDDED_FETCH_MAX_WAIT_MS, Settings
 
@@ -31,13 +43,16 @@ bench_app.callback()(bench.bench)  # `pathways bench`: the kit's replay against 
 bench_app.command("e2e")(bench_e2e.e2e)
 app.add_typer(bench_app, name="bench")
 app.add_typer(bench_screening.app, name="bench-screening")
+app.command("simulate")(insights.simulate)
+app.command("stats")(insights.stats)
+app.command("bench-simulation")(insights.bench_simulation)
 console = Console()
 STATE_DIR = Path(os.environ.get("PATHWAYS_STATE_DIR", ".pathways"))
 
 
 @app.command()
 def run() -> None:
-    """Start the embedded PostgreSQL and broker, create the topics, start the three services."""
+    """Start the embedded PostgreSQL and broker, create the topics, start the services."""
     settings = Settings()
     STATE_DIR.mkdir(exist_ok=True)
     if settings.dev_mode:
@@ -56,6 +71,7 @@ def run() -> None:
         if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):  # the embedded broker: see EMBEDDED_FETCH_MAX_WAIT_MS
             env.setdefault("PATHWAYS_CONSUMER_FETCH_MAX_WAIT_MS", str(EMBEDDED_FETCH_MAX_WAIT_MS))
         started = stack.start_services(env, STATE_DIR)
+        started += stack.start_services(stack.console_env(env, started), STATE_DIR, [stack.console(env)])
         try:
             with console.status("waiting for the services to be ready"):
                 stack.wait_ready(started)
@@ -91,6 +107,7 @@ def _welcome(settings: Settings) -> None:
     for svc in stack.services():
         table.add_row(svc.name, svc.url, f"{svc.url}/docs")
     console.print(table)
+    console.print(f"Ops console: [bold]{stack.console().url}[/]  (sign in with OPS_TOKEN)")
     console.print(f"Development tokens: [bold]source {token_file}[/]  (or `pathways tokens`)")
     console.print("Try it: [bold]make demo[/] in another terminal, or the curl walk-through in README.md")
     console.print(f"Logs: {STATE_DIR}/logs/   Traces: `pathways trace ID`   Ctrl-C stops everything.")

@@ -1,4 +1,4 @@
-"""`pathways run`: the embedded PostgreSQL and broker, the topics, and the three services.
+"""`pathways run`: the embedded PostgreSQL and broker, the topics, and the services.
 
 Each service runs as its own process, exactly as it would in production; only
 the broker and the database are embedded. Setting ``KAFKA_BOOTSTRAP_SERVERS``
@@ -40,7 +40,18 @@ def services(env: Mapping[str, str] = os.environ) -> list[ServiceProcess]:
         ServiceProcess("inspection", "pathways_inspection", int(env.get("INSPECTION_PORT", 8001))),
         ServiceProcess("referral", "pathways_referral", int(env.get("REFERRAL_PORT", 8002))),
         ServiceProcess("notification", "pathways_notification", int(env.get("NOTIFICATION_PORT", 8003))),
+        ServiceProcess("insights", "pathways_insights", int(env.get("INSIGHTS_PORT", 8005))),
     ]
+
+
+def console(env: Mapping[str, str] = os.environ) -> ServiceProcess:
+    """The ops console (its own process, reading the three services over HTTP)."""
+    return ServiceProcess("ops", "pathways_ops", int(env.get("OPS_PORT", 8004)))
+
+
+def console_env(env: Mapping[str, str], started: list[tuple[ServiceProcess, subprocess.Popen]]) -> dict[str, str]:
+    """``env`` plus where the console finds each service it watches."""
+    return dict(env) | {f"PATHWAYS_{svc.name.upper()}_URL": svc.url for svc, _ in started}
 
 
 DEV_IDENTITIES = {
@@ -51,6 +62,7 @@ DEV_IDENTITIES = {
     "DEPARTMENT_TOKEN": (Role.DEPARTMENT, "health-department"),
     "POLICE_TOKEN": (Role.DEPARTMENT, "police-department"),
     "OPS_TOKEN": (Role.OPS, "ops"),
+    "RESEARCHER_TOKEN": (Role.RESEARCHER, "state-task-force"),
 }
 
 
@@ -116,10 +128,11 @@ def prepare_topics(kafka: str, replication: int = 1) -> list[str]:
     return asyncio.run(go())
 
 
-def start_services(env: dict[str, str], state_dir: Path) -> list[tuple[ServiceProcess, subprocess.Popen]]:
+def start_services(env: dict[str, str], state_dir: Path, which: list[ServiceProcess] | None = None,
+                   ) -> list[tuple[ServiceProcess, subprocess.Popen]]:
     (state_dir / "logs").mkdir(parents=True, exist_ok=True)
     started = []
-    for svc in services(env):
+    for svc in services(env) if which is None else which:
         log = (state_dir / "logs" / f"{svc.name}.log").open("ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", svc.module],

@@ -42,6 +42,7 @@ from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from pathways_contracts import CloudEvent, Event, InvalidEvent, decode, dlq_topic
+from pathways_runtime import metrics
 from pathways_runtime.errors import Unprocessable
 from pathways_runtime.uow import UnitOfWork
 
@@ -250,10 +251,13 @@ class EventConsumers:
     async def _process_batch(self, handler: Handler, group: str, items: list[_Item]) -> None:
         parked: list[tuple[_Item, str, int]] = [(item, item.rejected, 0) for item in items if item.rejected]
         events = [item for item in items if item.event is not None]
+        metrics.batch("consumer", len(items))
         if events:
             try:
                 await self._handle_batch(handler, group, events, parked)
             except TRANSIENT_ERRORS:
+                for item in events:
+                    metrics.consumed(item.event.type, group, "transient_error")
                 # Not the messages' fault: park nothing, let the batch be read again after a pause.
                 await asyncio.sleep(self._retry.backoff_seconds)
                 raise
@@ -273,6 +277,7 @@ class EventConsumers:
                 event = item.event
                 if event.id not in claimed:  # handled before, or a second copy in this batch
                     log.info("duplicate event skipped", extra={"event_id": event.id, "event_type": event.type})
+                    metrics.duplicate(event.type, group)
                     continue
                 claimed.discard(event.id)
                 failure = await self._handle_one(handler, group, item, conn)
@@ -298,10 +303,12 @@ class EventConsumers:
                             "pathways.subject": event.subject, "pathways.consumer_group": group,
                             "messaging.kafka.partition": record.partition,
                             "messaging.kafka.offset": record.offset}):
+            started = metrics.now()
             for attempt in range(1, self._retry.max_attempts + 1):
                 try:
                     async with conn.transaction():  # a savepoint: this event's effects only
                         await handler(event, self._unit_of_work_on(conn))
+                    metrics.consumed(event.type, group, "processed", started)
                     return None
                 except TRANSIENT_ERRORS:
                     raise
@@ -318,6 +325,7 @@ class EventConsumers:
     async def _park(self, record: ConsumerRecord, reason: str, attempts: int, group: str) -> None:
         log.error("event parked on the dead-letter topic",
                   extra={"topic": record.topic, "error": reason, "attempt": attempts})
+        metrics.parked(record.topic, group, reason)
         await self._broker.publish(
             record.value, dlq_topic(record.topic), key=record.key,
             headers=dead_letter_headers(record, reason, attempts, group),

@@ -20,7 +20,7 @@ from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from pathways_contracts import CloudEvent, Event
-from pathways_runtime import db
+from pathways_runtime import db, metrics
 
 log = logging.getLogger(__name__)
 _propagator = TraceContextTextMapPropagator()
@@ -88,6 +88,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker down or slow: keep the rows, try again later
+                metrics.publish_failed(self._schema)
                 log.warning("outbox publish failed; will retry", extra={"error": repr(exc)})
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -117,8 +118,11 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
+            metrics.batch("outbox_relay", len(rows))
             acknowledgements = [await self._send(row) for row in rows]
             await asyncio.gather(*acknowledgements)
+            for row in rows:
+                metrics.published(row["topic"])
             await conn.execute(
                 f"update {self._schema}.outbox set published_at = now() where id = any($1::bigint[])",
                 [r["id"] for r in rows],

@@ -27,7 +27,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
 from pathways_contracts import Event
-from pathways_runtime import db
+from pathways_runtime import db, metrics
 from pathways_runtime.auth import BearerAuthMiddleware
 from pathways_runtime.broker import make_broker
 from pathways_runtime.consumer import BatchPolicy, EventConsumers, RetryPolicy, SizeLimits
@@ -184,6 +184,7 @@ class Service:
         self._add_probes(app)
         app.add_middleware(BearerAuthMiddleware, secret=signing_secret,
                            max_ttl_seconds=self.settings.token_max_ttl_seconds)
+        app.add_middleware(metrics.HttpMetricsMiddleware)  # outermost: refused requests are counted too
         FastAPIInstrumentor.instrument_app(app, tracer_provider=self.tracer_provider, excluded_urls="healthz,readyz",
                                            exclude_spans=["receive", "send"])  # 2 spans per request, for ASGI internals
         return app
@@ -205,6 +206,11 @@ class Service:
             ready = checks["database"] and not overdue
             return JSONResponse({"ready": ready, "checks": checks, "overdue": overdue},
                                 status_code=200 if ready else 503)
+
+        @app.get("/metrics", tags=["ops"], summary="Prometheus metrics (text exposition format).")
+        async def prometheus_metrics() -> Response:
+            body, content_type = await metrics.exposition(self)
+            return Response(body, media_type=content_type)
 
         @app.get("/asyncapi.json", tags=["docs"], summary="The AsyncAPI 3 document of this service.")
         async def asyncapi() -> dict:
