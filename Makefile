@@ -87,8 +87,14 @@ test-e2e: install chromium
 test-kafka: install kafka-jars  ## the integration and end-to-end tiers on Apache Kafka instead of Tansu
 	PATHWAYS_TEST_BROKER=kafka $(VENV)/bin/pytest -m "integration or e2e"
 
-bench: install $(if $(filter kafka both,$(BROKER)),kafka-jars)  ## figures, printed: kit replay vs raw aiokafka (BROKER=both: Tansu and Apache Kafka side by side), screening throughput, policy simulation speed
-	$(VENV)/bin/pathways bench --broker $(BROKER)
+# Short by default so `make bench` takes a few minutes; larger runs: BENCH_EVENTS=1000000 BENCH_RATES=15,30,60,100.
+BENCH_EVENTS ?= 200000
+BENCH_RATES ?= 10,30
+BENCH_SECONDS ?= 10
+
+bench: install $(if $(filter kafka both,$(BROKER)),kafka-jars)  ## figures, printed and written as JSON: kit replay vs raw aiokafka (BROKER=both: Tansu and Apache Kafka side by side), end to end, screening, policy simulation
+	$(VENV)/bin/pathways bench --broker $(BROKER) --events $(BENCH_EVENTS)
+	$(VENV)/bin/pathways bench e2e --rates $(BENCH_RATES) --seconds $(BENCH_SECONDS)
 	$(VENV)/bin/pathways bench-screening
 	$(VENV)/bin/pathways bench-simulation
 

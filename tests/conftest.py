@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from pathways_runtime.broker import ensure_topics, wait_for_kafka
-from pathways_runtime.settings import Settings
+from pathways_runtime.settings import EMBEDDED_FETCH_MAX_WAIT_MS, Settings
 
 from support import TEST_JWT_SECRET, own_broker
 
@@ -71,6 +71,8 @@ def infrastructure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrast
             "PATHWAYS_CONSUMER_BACKOFF_SECONDS": "0.05", "PATHWAYS_CONSUMER_SESSION_TIMEOUT_MS": "6000",
             "PATHWAYS_OUTBOX_POLL_SECONDS": "0.5",
         })
+        if os.environ.get("PATHWAYS_TEST_BACKEND") != "docker":  # Tansu: short fetch waits
+            os.environ.setdefault("PATHWAYS_CONSUMER_FETCH_MAX_WAIT_MS", str(EMBEDDED_FETCH_MAX_WAIT_MS))
         settings = Settings()
 
         async def topics() -> None:

@@ -83,7 +83,9 @@ async def read_all(bootstrap: str, topic: str, timeout: float = 20) -> list[Reco
         while time.monotonic() < deadline and [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
             for batch in (await consumer.getmany(timeout_ms=500)).values():
                 records += [Record(r.topic, r.partition, r.offset, r.key, r.value,
-                                   {k: v.decode() for k, v in r.headers or ()}) for r in batch]
+                                   # "replace": the bus may carry poison (a header value that is not UTF-8,
+                                   # which the services park); a test reading a topic must not crash on it.
+                                   {k: v.decode("utf-8", "replace") for k, v in r.headers or ()}) for r in batch]
         return records
     finally:
         await consumer.stop()

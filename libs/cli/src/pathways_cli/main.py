@@ -15,6 +15,7 @@ from rich.tree import Tree
 
 from pathways_cli import (
     bench,
+    bench_e2e,
     bench_screening,
     deliveries,
     demo,
@@ -27,7 +28,7 @@ from pathways_cli import (
 )
 from pathways_runtime import operations as ops
 from pathways_runtime.auth import Role
-from pathways_runtime.settings import Settings
+from pathways_runtime.settings import EMBEDDED_FETCH_MAX_WAIT_MS, Settings
 
 app = typer.Typer(help="Pathways: the event backbone of a city's response to human trafficking.",
                   no_args_is_help=True)
@@ -39,7 +40,10 @@ app.add_typer(reports.app, name="reports")
 app.add_typer(deliveries.app, name="deliveries")
 app.add_typer(kafka_admin.app, name="kafka")
 app.command("new-consumer")(scaffold.new_consumer)
-app.command("bench")(bench.bench)
+bench_app = typer.Typer(invoke_without_command=True)
+bench_app.callback()(bench.bench)  # `pathways bench`: the kit's replay against raw consume, as before
+bench_app.command("e2e")(bench_e2e.e2e)
+app.add_typer(bench_app, name="bench")
 app.add_typer(bench_screening.app, name="bench-screening")
 app.command("simulate")(insights.simulate)
 app.command("stats")(insights.stats)
@@ -73,6 +77,8 @@ def run(broker: str = typer.Option(
         env = dict(os.environ) | stack.service_secrets(settings) | {
             "KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database, "PATHWAYS_TRACE_DIR": trace_dir,
             "PATHWAYS_STATE_DIR": str(STATE_DIR.resolve())}
+        if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):  # the embedded broker: see EMBEDDED_FETCH_MAX_WAIT_MS
+            env.setdefault("PATHWAYS_CONSUMER_FETCH_MAX_WAIT_MS", str(EMBEDDED_FETCH_MAX_WAIT_MS))
         started = stack.start_services(env, STATE_DIR)
         started += stack.start_services(stack.console_env(env, started), STATE_DIR, [stack.console(env)])
         try:

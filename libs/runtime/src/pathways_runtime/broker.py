@@ -44,8 +44,14 @@ def _security(settings: Settings) -> BaseSecurity | None:
 
 def make_broker(settings: Settings, tracer_provider: TracerProvider | None = None) -> KafkaBroker:
     """The service's broker; ``use_idempotence`` switches its producer on before it connects."""
+    # FastStream writes two INFO lines per message ("Received", "Processed"): at thousands of events a
+    # second that is the terminal's cost, not the work's. Its lines go to a logger of ours at WARNING
+    # by default (handler errors still show); PATHWAYS_FASTSTREAM_LOG_LEVEL=INFO brings them back.
+    faststream_log = logging.getLogger("pathways.faststream")
+    faststream_log.setLevel(settings.faststream_log_level.upper())
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
+        logger=faststream_log,
         client_id=settings.service_name,
         request_timeout_ms=settings.kafka_request_timeout_ms,
         enable_idempotence=False,  # until use_idempotence() has asked the broker
