@@ -13,7 +13,7 @@ from pathways_runtime.embedded import EmbeddedKafka
 from pathways_runtime.settings import Settings
 from support import WebhookReceiver
 
-from fault.system import System, fresh_database, system_env
+from processes import System, fresh_database, system_env
 
 
 @pytest.fixture

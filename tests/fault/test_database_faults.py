@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from fault.checker import HEALTH, Workload, check, subscribe
-from fault.system import System, system_env
+from processes import System, system_env
 from pathways_runtime.embedded import EmbeddedKafka, EmbeddedPostgres
 
 pytestmark = pytest.mark.fault

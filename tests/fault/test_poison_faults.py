@@ -13,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from fault.checker import Workload, check, subscribe
-from fault.system import System
+from processes import System
 
 pytestmark = pytest.mark.fault
 log = logging.getLogger(__name__)

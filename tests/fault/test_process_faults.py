@@ -11,7 +11,7 @@ import logging
 import pytest
 
 from fault.checker import Workload, check, subscribe
-from fault.system import NAMES, System
+from processes import NAMES, System
 
 pytestmark = pytest.mark.fault
 log = logging.getLogger(__name__)
