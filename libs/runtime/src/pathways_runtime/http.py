@@ -27,13 +27,11 @@ if TYPE_CHECKING:
 # What "the database is not there right now" looks like to asyncpg: a refused or dropped connection, a
 # server shutting down, or a pool that could not hand out a connection in time.
 DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    ConnectionError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.InterfaceError,
-    TimeoutError,
+    ConnectionError,  # refused or reset while connecting (not every OSError: a bad file name is a 4xx or a bug)
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, or starting up
+    asyncpg.exceptions.InterfaceError,  # "connection is closed" under a pooled connection
+    TimeoutError,  # the pool could not hand out a connection in time
 )
 RETRY_AFTER_SECONDS = "2"
 
