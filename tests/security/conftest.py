@@ -32,3 +32,12 @@ async def system(infrastructure, broker: EmbeddedKafka, tmp_path_factory) -> Asy
         yield system
     finally:
         system.stop()
+
+
+@pytest.fixture
+def receiver():
+    from support import WebhookReceiver
+
+    rx = WebhookReceiver()
+    yield rx
+    rx.close()
