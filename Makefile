@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install run demo test test-unit test-integration test-e2e test-security test-fault toxiproxy bench schemas asyncapi clean
+.PHONY: install chromium run demo test test-unit test-integration test-e2e test-security test-fault toxiproxy bench schemas asyncapi clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -20,8 +20,15 @@ $(VENV)/.installed: $(UV) uv.lock pyproject.toml
 
 install: $(VENV)/.installed
 
-run: install  ## the embedded stack and the three services; Ctrl-C stops everything
-	$(VENV)/bin/pathways run
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+# As root apt-get runs as it is; otherwise through sudo.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+run: install  ## the embedded stack, the services and the ops console; Ctrl-C stops everything
+	PATHWAYS_DEV_MODE=1 $(VENV)/bin/pathways run
 
 demo: install  ## beside a running `make run`: the README walk-through as a script
 	$(VENV)/bin/pathways demo
@@ -36,7 +43,7 @@ $(TOXIPROXY):
 
 toxiproxy: $(TOXIPROXY)
 
-test: install  ## everything but the fault suite (make test-fault): unit, integration, e2e, security
+test: install chromium  ## everything but the fault suite (make test-fault): unit, integration, e2e, security
 	$(VENV)/bin/pytest -m "not fault"
 
 test-unit: install
@@ -45,7 +52,7 @@ test-unit: install
 test-integration: install
 	$(VENV)/bin/pytest -m integration
 
-test-e2e: install
+test-e2e: install chromium
 	$(VENV)/bin/pytest -m e2e
 
 test-security: install  ## authorisation matrix, privacy scan, API and consumer fuzzing
@@ -54,9 +61,10 @@ test-security: install  ## authorisation matrix, privacy scan, API and consumer 
 test-fault: install toxiproxy  ## the services as processes under faults (kills, restarts, network), one checker
 	$(VENV)/bin/pytest -m fault
 
-bench: install  ## figures, printed: kit replay vs raw aiokafka, then screening throughput
+bench: install  ## figures, printed: kit replay vs raw aiokafka, screening throughput, policy simulation speed
 	$(VENV)/bin/pathways bench
 	$(VENV)/bin/pathways bench-screening
+	$(VENV)/bin/pathways bench-simulation
 
 schemas: install  ## regenerate contracts/schemas and the AsyncAPI documents after changing a model
 	$(VENV)/bin/pathways contracts write

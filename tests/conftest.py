@@ -23,6 +23,10 @@ from pathways_runtime.settings import Settings
 
 from support import TEST_JWT_SECRET
 
+# The test suite is a development installation: services built here may use development allowances
+# (e.g. a local webhook receiver). Secrets are still given explicitly (PATHWAYS_JWT_SECRET below).
+os.environ.setdefault("PATHWAYS_DEV_MODE", "1")
+
 
 @dataclass(frozen=True)
 class Infrastructure:

@@ -21,7 +21,8 @@ import jsonschema
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from pathways_cli import ops, stack
+from pathways_cli import stack
+from pathways_runtime import operations as ops
 from pathways_contracts import TOPICS, decode
 from pathways_runtime.auth import Role
 from pathways_runtime.broker import ensure_topics
@@ -62,7 +63,8 @@ async def system(infrastructure, tmp_path_factory) -> Iterator[System]:
         env = dict(os.environ) | {
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers, "DATABASE_URL": database_url,
             "PATHWAYS_TRACE_DIR": str(state / "traces"), "INSPECTION_PORT": str(free_port()),
-            "REFERRAL_PORT": str(free_port()), "NOTIFICATION_PORT": str(free_port())}
+            "REFERRAL_PORT": str(free_port()), "NOTIFICATION_PORT": str(free_port()),
+            "INSIGHTS_PORT": str(free_port())}
         started = stack.start_services(env, state)
         try:
             stack.wait_ready(started, timeout=120)

@@ -33,17 +33,17 @@ class Running:
 
 
 def _inspection():
-    from pathways_inspection.app import app
-    from pathways_inspection.bootstrap import service
+    from pathways_inspection.app import create_app
 
-    return service, app
+    app = create_app()
+    return app.state.service, app
 
 
 def _referral():
-    from pathways_referral.app import app
-    from pathways_referral.bootstrap import service
+    from pathways_referral.app import create_app
 
-    return service, app
+    app = create_app()
+    return app.state.service, app
 
 
 def _notification():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from pathways_referral import config
 from pathways_runtime.auth import Role
 from referral_scenarios import OPS, TRIAGE, case_of, events_of, publish, red_flag
 from support import bearer, eventually
@@ -79,8 +78,9 @@ async def test_accept_engage_complete_show_on_the_status_feed_and_in_the_figures
 
 
 async def test_an_unaccepted_referral_expires_and_moves_to_the_next_agency(running, infrastructure, monkeypatch):
-    monkeypatch.setenv(config.ACCEPT_WINDOW_SECONDS_ENV, "2")
-    monkeypatch.setenv(config.SWEEP_SECONDS_ENV, "0.3")
+    settings = running.services["referral"].settings  # the running service's own settings, for this scenario
+    monkeypatch.setattr(settings, "accept_window_seconds", 2.0)
+    monkeypatch.setattr(settings, "sweep_seconds", 0.3)
     case, first = await victim_services_referral(running)
     assert first["agency_id"] == RIVERBEND
     expired = await eventually(lambda: events_of(infrastructure.kafka, "referral.expired", referral_id=first["id"]))

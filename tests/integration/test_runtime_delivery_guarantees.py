@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from pathways_cli.ops import replay_dead_letters
+from pathways_runtime.operations import replay_dead_letters
 from pathways_contracts import CloudEvent
 from pathways_contracts.events import CaseClosed, RedFlagRaised
 from pathways_runtime.auth import Role

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pathways_cli.establishments import chunks
 from pathways_cli.reports import coverage_svg
 from pathways_contracts.vocab import InspectionResult, Program
-from pathways_inspection.service_layer.registry_import import parse_mapping
+from pathways_inspection.service_layer.registry import parse_mapping
 from pathways_inspection.service_layer.validation import check_inspection
 
 pytestmark = pytest.mark.unit

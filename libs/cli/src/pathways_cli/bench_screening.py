@@ -29,7 +29,7 @@ def bench(
     out: Path = typer.Option(Path("bench-results/screening.json"), help="Where the JSON results go."),
 ) -> None:
     """Inspections screened per second with cross-department fusion (record, fuse a year, decide)."""
-    from pathways_inspection.bench import run  # the service's own code path, imported only here
+    from pathways_cli.screening_bench import run  # the service's own use case, imported only here
     from pathways_runtime.embedded import EmbeddedPostgres
 
     with tempfile.TemporaryDirectory(prefix="pathways-bench-") as tmp:

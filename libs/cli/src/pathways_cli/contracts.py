@@ -10,11 +10,13 @@ from pathways_contracts.schemas import SCHEMA_DIR
 from pathways_runtime.asyncapi import asyncapi_document
 
 ASYNCAPI_DIR = SCHEMA_DIR.parent / "asyncapi"
-SERVICES = ("inspection", "referral", "notification")
+SERVICES = ("inspection", "referral", "notification", "insights")
 
 
 def render_asyncapi(name: str) -> str:
-    service = importlib.import_module(f"pathways_{name}.bootstrap").service
+    module = importlib.import_module(f"pathways_{name}.bootstrap")
+    # A service in the new shape is built by bootstrap(); the others still build theirs at import.
+    service = module.bootstrap() if callable(getattr(module, "bootstrap", None)) else module.service
     return json.dumps(asyncapi_document(service), indent=2, sort_keys=True) + "\n"
 
 

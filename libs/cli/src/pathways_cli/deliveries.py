@@ -2,7 +2,7 @@
 
 Talks to the notification service's API (``PATHWAYS_NOTIFICATION_URL``, by
 default the local one) with an ops token: ``PATHWAYS_TOKEN`` when set, else one
-signed with the configured development secret.
+signed with ``PATHWAYS_JWT_SECRET`` or this installation's generated secret.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pathways_cli import stack
 from pathways_runtime.auth import Role, issue_token
-from pathways_runtime.settings import Settings
 
 app = typer.Typer(help="Notification deliveries: list them (parked ones above all) and replay them.",
                   no_args_is_help=True)
@@ -25,7 +25,7 @@ console = Console()
 def client() -> httpx.Client:
     base = os.environ.get("PATHWAYS_NOTIFICATION_URL", f"http://127.0.0.1:{os.environ.get('NOTIFICATION_PORT', 8003)}")
     token = os.environ.get("PATHWAYS_TOKEN") or issue_token(
-        Settings().jwt_secret.get_secret_value(), subject="cli-ops", role=Role.OPS, org="ops")
+        stack.signing_secret(), subject="cli-ops", role=Role.OPS, org="ops")
     return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
 

@@ -13,14 +13,13 @@ import httpx
 from rich.console import Console
 
 from pathways_cli import stack
-from pathways_runtime.settings import Settings
 
 console = Console()
 
 
 def demo() -> None:
     """Record two departments' inspections of one establishment and follow the case they open."""
-    tokens = stack.dev_tokens(Settings().jwt_secret.get_secret_value())
+    tokens = stack.dev_tokens(stack.signing_secret())
     urls = {svc.name: svc.url for svc in stack.services()}
     auth = {name: {"Authorization": f"Bearer {token}"} for name, token in tokens.items()}
     est = f"demo-{uuid.uuid4().hex[:6]}"

@@ -7,7 +7,6 @@ import os
 import httpx
 
 from pathways_cli import stack
-from pathways_runtime.settings import Settings
 
 
 def inspection_url() -> str:
@@ -16,7 +15,7 @@ def inspection_url() -> str:
 
 def token(name: str) -> str:
     """``$NAME`` if set (e.g. OPS_TOKEN), else a development token signed with this machine's secret."""
-    return os.environ.get(name) or stack.dev_tokens(Settings().jwt_secret.get_secret_value())[name]
+    return os.environ.get(name) or stack.dev_tokens(stack.signing_secret())[name]
 
 
 def client(token_name: str, url: str | None = None) -> httpx.AsyncClient:

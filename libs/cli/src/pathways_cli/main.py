@@ -13,7 +13,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from pathways_cli import bench, bench_screening, deliveries, demo, establishments, ops, reports, scaffold, stack
+from pathways_cli import (
+    bench,
+    bench_screening,
+    deliveries,
+    demo,
+    establishments,
+    insights,
+    reports,
+    scaffold,
+    stack,
+)
+from pathways_runtime import operations as ops
+from pathways_runtime.auth import Role
 from pathways_runtime.settings import Settings
 
 app = typer.Typer(help="Pathways: the event backbone of a city's response to human trafficking.",
@@ -27,15 +39,21 @@ app.add_typer(deliveries.app, name="deliveries")
 app.command("new-consumer")(scaffold.new_consumer)
 app.command("bench")(bench.bench)
 app.add_typer(bench_screening.app, name="bench-screening")
+app.command("simulate")(insights.simulate)
+app.command("stats")(insights.stats)
+app.command("bench-simulation")(insights.bench_simulation)
 console = Console()
 STATE_DIR = Path(os.environ.get("PATHWAYS_STATE_DIR", ".pathways"))
 
 
 @app.command()
 def run() -> None:
-    """Start the embedded PostgreSQL and broker, create the topics, start the three services."""
+    """Start the embedded PostgreSQL and broker, create the topics, start the services."""
     settings = Settings()
     STATE_DIR.mkdir(exist_ok=True)
+    if settings.dev_mode:
+        console.print("[bold yellow]DEVELOPMENT MODE[/] (PATHWAYS_DEV_MODE=1): development allowances are on; "
+                      "never put real people's data in this stack.")
     with contextlib.ExitStack() as running:
         with console.status("starting PostgreSQL and the broker"):
             kafka, database = running.enter_context(stack.embedded_infrastructure(STATE_DIR, settings))
@@ -43,9 +61,11 @@ def run() -> None:
         created = stack.prepare_topics(kafka)
         console.print(f"[green]✓[/] topics ready ({len(created)} created)")
         trace_dir = str((STATE_DIR / "traces").resolve())
-        env = dict(os.environ) | {"KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database,
-                                  "PATHWAYS_TRACE_DIR": trace_dir}
+        env = dict(os.environ) | stack.service_secrets(settings) | {
+            "KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database, "PATHWAYS_TRACE_DIR": trace_dir,
+            "PATHWAYS_STATE_DIR": str(STATE_DIR.resolve())}
         started = stack.start_services(env, STATE_DIR)
+        started += stack.start_services(stack.console_env(env, started), STATE_DIR, [stack.console(env)])
         try:
             with console.status("waiting for the services to be ready"):
                 stack.wait_ready(started)
@@ -71,23 +91,46 @@ def _wait_for_stop() -> None:
 
 
 def _welcome(settings: Settings) -> None:
-    tokens = stack.dev_tokens(settings.jwt_secret.get_secret_value())
+    tokens = stack.dev_tokens(stack.signing_secret(settings))
     token_file = STATE_DIR / "tokens.env"
-    token_file.write_text("".join(f"export {k}={v}\n" for k, v in tokens.items()))
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # bearer tokens: owner only
+    with os.fdopen(fd, "w") as out:
+        out.write("".join(f"export {k}={v}\n" for k, v in tokens.items()))
+    os.chmod(token_file, 0o600)
     table = Table("service", "API", "docs", title="Pathways is running")
     for svc in stack.services():
         table.add_row(svc.name, svc.url, f"{svc.url}/docs")
     console.print(table)
+    console.print(f"Ops console: [bold]{stack.console().url}[/]  (sign in with OPS_TOKEN)")
     console.print(f"Development tokens: [bold]source {token_file}[/]  (or `pathways tokens`)")
     console.print("Try it: [bold]make demo[/] in another terminal, or the curl walk-through in README.md")
     console.print(f"Logs: {STATE_DIR}/logs/   Traces: `pathways trace ID`   Ctrl-C stops everything.")
 
 
 @app.command()
-def tokens() -> None:
-    """Print development bearer tokens, one per role, as shell exports."""
-    for name, value in stack.dev_tokens(Settings().jwt_secret.get_secret_value()).items():
-        print(f"export {name}={value}")
+def tokens(
+    role: Role | None = typer.Option(None, help="Issue one token for this role (with --org)."),
+    org: str | None = typer.Option(None, help="The token's organisation, e.g. an agency id of the directory "
+                                             "or police-department."),
+    subject: str | None = typer.Option(None, help="Who holds it (default: dev-ORG)."),
+    ttl: int = typer.Option(12 * 3600, min=1, help="Lifetime in seconds (at most PATHWAYS_TOKEN_MAX_TTL_SECONDS)."),
+) -> None:
+    """Print bearer tokens signed with this installation's secret (or PATHWAYS_JWT_SECRET).
+
+    Without options: the development set, one per role, as shell exports. With --role and --org: one
+    token for that role and organisation, alone on its line, e.g. AGENCY=$(pathways tokens --role agency --org ID).
+    """
+    settings = Settings()
+    if role is None and org is None:
+        for name, value in stack.dev_tokens(stack.signing_secret(settings)).items():
+            print(f"export {name}={value}")
+        return
+    if role is None or not org:
+        raise typer.BadParameter("give both --role and --org", param_hint="--role/--org")
+    if ttl > settings.token_max_ttl_seconds:
+        raise typer.BadParameter(f"at most {settings.token_max_ttl_seconds} s: the services refuse longer tokens",
+                                 param_hint="--ttl")
+    print(stack.token_for(stack.signing_secret(settings), role, org, subject=subject, ttl_seconds=ttl))
 
 
 @app.command("create-topics")

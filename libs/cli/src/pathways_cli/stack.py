@@ -1,4 +1,4 @@
-"""`pathways run`: the embedded PostgreSQL and broker, the topics, and the three services.
+"""`pathways run`: the embedded PostgreSQL and broker, the topics, and the services.
 
 Each service runs as its own process, exactly as it would in production; only
 the broker and the database are embedded. Setting ``KAFKA_BOOTSTRAP_SERVERS``
@@ -21,7 +21,7 @@ import httpx
 
 from pathways_runtime.auth import Role, issue_token
 from pathways_runtime.broker import ensure_topics, wait_for_kafka
-from pathways_runtime.settings import Settings
+from pathways_runtime.settings import Settings, installation_secret, new_field_key, new_jwt_secret
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,18 @@ def services(env: Mapping[str, str] = os.environ) -> list[ServiceProcess]:
         ServiceProcess("inspection", "pathways_inspection", int(env.get("INSPECTION_PORT", 8001))),
         ServiceProcess("referral", "pathways_referral", int(env.get("REFERRAL_PORT", 8002))),
         ServiceProcess("notification", "pathways_notification", int(env.get("NOTIFICATION_PORT", 8003))),
+        ServiceProcess("insights", "pathways_insights", int(env.get("INSIGHTS_PORT", 8005))),
     ]
+
+
+def console(env: Mapping[str, str] = os.environ) -> ServiceProcess:
+    """The ops console (its own process, reading the three services over HTTP)."""
+    return ServiceProcess("ops", "pathways_ops", int(env.get("OPS_PORT", 8004)))
+
+
+def console_env(env: Mapping[str, str], started: list[tuple[ServiceProcess, subprocess.Popen]]) -> dict[str, str]:
+    """``env`` plus where the console finds each service it watches."""
+    return dict(env) | {f"PATHWAYS_{svc.name.upper()}_URL": svc.url for svc, _ in started}
 
 
 DEV_IDENTITIES = {
@@ -49,13 +60,43 @@ DEV_IDENTITIES = {
     "TRIAGE_TOKEN": (Role.TRIAGE, "mdt"),
     "AGENCY_TOKEN": (Role.AGENCY, "victim-services"),
     "DEPARTMENT_TOKEN": (Role.DEPARTMENT, "health-department"),
+    "POLICE_TOKEN": (Role.DEPARTMENT, "police-department"),
     "OPS_TOKEN": (Role.OPS, "ops"),
+    "RESEARCHER_TOKEN": (Role.RESEARCHER, "state-task-force"),
 }
 
 
+def token_for(secret: str, role: Role, org: str, *, subject: str | None = None, ttl_seconds: int = 12 * 3600) -> str:
+    """A bearer token for any role and organisation (e.g. an agency id of the directory)."""
+    return issue_token(secret, subject=subject or f"dev-{org}", role=role, org=org, ttl_seconds=ttl_seconds)
+
+
 def dev_tokens(secret: str) -> dict[str, str]:
-    return {name: issue_token(secret, subject=f"dev-{org}", role=role, org=org)
-            for name, (role, org) in DEV_IDENTITIES.items()}
+    return {name: token_for(secret, role, org) for name, (role, org) in DEV_IDENTITIES.items()}
+
+
+def signing_secret(settings: Settings | None = None) -> str:
+    """``PATHWAYS_JWT_SECRET`` when set, else this installation's generated secret (``.pathways/jwt.secret``).
+
+    The services of ``pathways run`` are given the same value, so tokens printed here work against them.
+    """
+    settings = settings or Settings()
+    if settings.jwt_secret and settings.jwt_secret.get_secret_value():
+        return settings.jwt_secret.get_secret_value()
+    return installation_secret(settings.state_dir, "jwt.secret", new_jwt_secret)
+
+
+def service_secrets(settings: Settings, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The secrets the services of ``pathways run`` need: the operator's, else this installation's own.
+
+    Generated at random on first run and kept under the state folder (mode 0600), so no constant of the
+    source code signs a token or seals a person's details, and restarts keep what was sealed readable.
+    """
+    return {
+        "PATHWAYS_JWT_SECRET": signing_secret(settings),
+        "PATHWAYS_FIELD_KEY": environ.get("PATHWAYS_FIELD_KEY")
+        or installation_secret(settings.state_dir, "field.key", new_field_key),
+    }
 
 
 @contextlib.contextmanager
@@ -87,10 +128,11 @@ def prepare_topics(kafka: str, replication: int = 1) -> list[str]:
     return asyncio.run(go())
 
 
-def start_services(env: dict[str, str], state_dir: Path) -> list[tuple[ServiceProcess, subprocess.Popen]]:
+def start_services(env: dict[str, str], state_dir: Path, which: list[ServiceProcess] | None = None,
+                   ) -> list[tuple[ServiceProcess, subprocess.Popen]]:
     (state_dir / "logs").mkdir(parents=True, exist_ok=True)
     started = []
-    for svc in services(env):
+    for svc in services(env) if which is None else which:
         log = (state_dir / "logs" / f"{svc.name}.log").open("ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", svc.module],

@@ -36,6 +36,7 @@ from faststream.middlewares import AckPolicy
 from opentelemetry import trace
 
 from pathways_contracts import CloudEvent, Event, InvalidEvent, decode, dlq_topic
+from pathways_runtime import metrics
 from pathways_runtime.errors import Unprocessable
 from pathways_runtime.uow import UnitOfWork
 
@@ -169,12 +170,15 @@ class EventConsumers:
         trace.get_current_span().set_attributes({
             "pathways.event_id": event.id, "pathways.event_type": event.type, "pathways.subject": event.subject,
             "pathways.consumer_group": group})
+        started = metrics.now()
         for attempt in range(1, self._retry.max_attempts + 1):
             try:
                 await self._handle_once(handler, group, event)
+                metrics.consumed(event.type, group, "processed", started)
                 return
             except TRANSIENT_ERRORS:
                 # Not the message's fault: leave the offset, let the record be read again.
+                metrics.consumed(event.type, group, "transient_error", started)
                 await asyncio.sleep(self._retry.backoff_seconds)
                 raise
             except Unprocessable as exc:  # retrying cannot help: park it now
@@ -196,12 +200,14 @@ class EventConsumers:
                 group, event.id, event.type,
             )
             if not claimed:
+                metrics.duplicate(event.type, group)
                 log.info("duplicate event skipped", extra={"event_id": event.id, "event_type": event.type})
                 return
             await handler(event, self._unit_of_work_on(conn))
 
     async def _park(self, message: KafkaMessage, reason: str, attempts: int, group: str) -> None:
         record = message.raw_message
+        metrics.parked(record.topic, group, reason)
         log.error("event parked on the dead-letter topic",
                   extra={"topic": record.topic, "error": reason, "attempt": attempts})
         await self._broker.publish(

@@ -20,7 +20,7 @@ from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from pathways_contracts import CloudEvent, Event
-from pathways_runtime import db
+from pathways_runtime import db, metrics
 
 log = logging.getLogger(__name__)
 _propagator = TraceContextTextMapPropagator()
@@ -84,6 +84,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker down or slow: keep the rows, try again later
+                metrics.publish_failed(self._schema)
                 log.warning("outbox publish failed; will retry", extra={"error": repr(exc)})
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -105,6 +106,7 @@ class OutboxRelay:
                 " where published_at is null order by id limit $1 for update",
                 limit,
             )
+            metrics.batch("outbox_relay", len(rows))
             for row in rows:
                 await self._publish(row)
             if rows:
@@ -122,5 +124,6 @@ class OutboxRelay:
             await self._broker.publish(
                 row["value"], row["topic"], key=row["key"], headers=json.loads(row["headers"])
             )
+            metrics.published(row["topic"])
         finally:
             otel_context.detach(token)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -25,10 +27,11 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
 from pathways_contracts import Event
-from pathways_runtime import db
+from pathways_runtime import db, metrics
 from pathways_runtime.auth import BearerAuthMiddleware
 from pathways_runtime.broker import make_broker
 from pathways_runtime.consumer import EventConsumers, RetryPolicy
+from pathways_runtime.heartbeat import Heartbeats
 from pathways_runtime.http import add_error_handlers
 from pathways_runtime.outbox import OutboxRelay
 from pathways_runtime.settings import Settings
@@ -37,6 +40,7 @@ from pathways_runtime.uow import PostgresUnitOfWork
 
 log = logging.getLogger(__name__)
 BackgroundTask = Callable[["Service"], Awaitable[None]]
+RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)  # a crashed loop is restarted after these waits, the last repeated
 
 
 class Service:
@@ -58,7 +62,8 @@ class Service:
             session_timeout_ms=self.settings.consumer_session_timeout_ms,
         )
         self._pool: asyncpg.Pool | None = None
-        self._background: list[BackgroundTask] = []
+        self._background: list[tuple[BackgroundTask, float | None]] = []
+        self.heartbeats = Heartbeats(self.settings.heartbeat_seconds)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -78,14 +83,28 @@ class Service:
         """A unit of work inside a transaction someone else owns (the consumer pipeline's)."""
         return self.unit_of_work_class(None, schema=self.schema, source=self.source, conn=conn)
 
-    def background(self, task: BackgroundTask) -> BackgroundTask:
-        """Register a long-running task started with the service (e.g. a deadline sweeper)."""
-        self._background.append(task)
-        return task
+    def background(self, task: BackgroundTask | None = None, *, heartbeat_seconds: float | None = None):
+        """Register a long-running task started with the service (e.g. a deadline sweeper).
+
+        ``@service.background`` or ``@service.background(heartbeat_seconds=60)``; with the latter the task
+        must call ``svc.heartbeat(<its function's name>)`` at least that often, or ``/readyz`` says so.
+        Either way a task that ends with an error is reported by ``/readyz`` and restarted after a pause.
+        """
+
+        def register(fn: BackgroundTask) -> BackgroundTask:
+            self._background.append((fn, heartbeat_seconds))
+            return fn
+
+        return register if task is None else register(task)
+
+    def heartbeat(self, name: str) -> None:
+        """Loop ``name`` made a turn (see ``pathways_runtime.heartbeat``)."""
+        self.heartbeats.beat(name)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Open the database, migrate, start the broker, the relay and background tasks."""
+        self.settings.check_secrets()  # no secret, no start (outside development mode)
         start_span_export(self.tracer_provider, self.settings)
         self._pool = await db.create_pool(self.settings.database_url, self.settings.db_pool_max)
         tasks: list[asyncio.Task] = []
@@ -93,8 +112,9 @@ class Service:
             await db.migrate(self._pool, self.schema, self.migrations)
             await self.broker.start()
             relay = OutboxRelay(self._pool, self.schema, self.broker, self.settings.outbox_poll_seconds)
-            tasks.append(asyncio.create_task(relay.run(), name=f"{self.name}-outbox-relay"))
-            tasks += [asyncio.create_task(t(self), name=t.__name__) for t in self._background]
+            loops = [("outbox-relay", relay.run, None)]
+            loops += [(fn.__name__, functools.partial(fn, self), every) for fn, every in self._background]
+            tasks += [asyncio.create_task(self._supervise(*loop), name=f"{self.name}-{loop[0]}") for loop in loops]
             yield
         finally:
             for task in tasks:
@@ -104,8 +124,41 @@ class Service:
             await self._pool.close()
             self.tracer_provider.shutdown()
 
+    async def _supervise(self, name: str, run: Callable[[], Awaitable[None]], heartbeat_seconds: float | None) -> None:
+        """Run a long-running loop; when it fails, report it stopped (``/readyz``), wait, and start it again.
+
+        A loop that lost its database connection (PostgreSQL restarted) thus comes back by itself.
+        """
+        failures = 0
+        while True:
+            if heartbeat_seconds is not None:
+                self.heartbeats.expect(name, heartbeat_seconds)
+            else:
+                self.heartbeats.forget(name)
+            started = time.monotonic()
+            try:
+                await run()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 (reported, and the loop restarted)
+                failures = 1 if time.monotonic() - started > RESTART_DELAYS[-1] else failures + 1
+                delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS)) - 1]
+                self.heartbeats.stopped(name, repr(exc)[:300])
+                log.exception("%s stopped; restarting in %.0f s", name, delay,
+                              extra={"loop": name, "error": repr(exc), "attempt": failures})
+                await asyncio.sleep(delay)
+                continue
+            self.heartbeats.forget(name)  # finished its work on purpose
+            log.info("%s finished", name, extra={"loop": name})
+            return
+
     def app(self, *routers) -> FastAPI:
         setup_logging(self.settings)
+        # Refuse to build an app that would accept tokens signed with no secret, or a guessable one.
+        signing_secret = self.settings.signing_secret()
+        if self.settings.dev_mode:
+            log.warning("DEVELOPMENT MODE (PATHWAYS_DEV_MODE=1): %s. Never run real data like this.",
+                        _dev_mode_allowances(self.settings))
         AsyncPGInstrumentor().instrument(tracer_provider=self.tracer_provider)
         # Outgoing HTTP (webhooks, calls to other services) gets a client span and a traceparent header,
         # so a department's receiver can join the trace.
@@ -116,13 +169,17 @@ class Service:
             async with self.running():
                 yield
 
-        app = FastAPI(title=f"Pathways {self.name} service", description=self.description, lifespan=lifespan)
+        # max_body_size: a body over it gets 413 before it is read (a route may declare a larger one).
+        app = FastAPI(title=f"Pathways {self.name} service", description=self.description, lifespan=lifespan,
+                      max_body_size=self.settings.max_body_bytes)
         app.state.service = self
         add_error_handlers(app)
         for router in routers:
             app.include_router(router)
         self._add_probes(app)
-        app.add_middleware(BearerAuthMiddleware, secret=self.settings.jwt_secret.get_secret_value())
+        app.add_middleware(BearerAuthMiddleware, secret=signing_secret,
+                           max_ttl_seconds=self.settings.token_max_ttl_seconds)
+        app.add_middleware(metrics.HttpMetricsMiddleware)  # outermost: refused requests are counted too
         FastAPIInstrumentor.instrument_app(app, tracer_provider=self.tracer_provider, excluded_urls="healthz,readyz")
         return app
 
@@ -131,11 +188,23 @@ class Service:
         async def healthz() -> dict:
             return {"status": "ok", "service": self.name}
 
-        @app.get("/readyz", tags=["ops"], summary="Readiness: the database and the broker are reachable.")
+        @app.get("/readyz", tags=["ops"],
+                 summary="Readiness: the service can do its work (database reachable, every loop beating).",
+                 description="503 when the database is unreachable or a long-running loop (relay, consumer, "
+                             "background task) stopped or missed its heartbeat, named under `overdue`. The "
+                             "broker alone being down is reported but is no reason to stop sending requests: "
+                             "work is kept in the outbox until it is back.")
         async def readyz() -> Response:
             checks = {"database": await self._database_ok(), "broker": await self._broker_ok()}
-            status = 200 if all(checks.values()) else 503
-            return JSONResponse({"ready": status == 200, "checks": checks}, status_code=status)
+            overdue = self.heartbeats.overdue()
+            ready = checks["database"] and not overdue
+            return JSONResponse({"ready": ready, "checks": checks, "overdue": overdue},
+                                status_code=200 if ready else 503)
+
+        @app.get("/metrics", tags=["ops"], summary="Prometheus metrics (text exposition format).")
+        async def prometheus_metrics() -> Response:
+            body, content_type = await metrics.exposition(self)
+            return Response(body, media_type=content_type)
 
         @app.get("/asyncapi.json", tags=["docs"], summary="The AsyncAPI 3 document of this service.")
         async def asyncapi() -> dict:
@@ -154,3 +223,10 @@ class Service:
             return bool(await self.broker.ping(timeout=2))
         except Exception:  # noqa: BLE001
             return False
+
+
+def _dev_mode_allowances(settings: Settings) -> str:
+    missing = settings.missing_secrets()
+    if missing:
+        return f"{', '.join(missing)} unset, using this installation's generated or development values"
+    return "secrets are set, development allowances apply (e.g. local webhook receivers)"

@@ -1,9 +1,14 @@
-"""OpenTelemetry tracing and structured JSON logs.
+"""OpenTelemetry tracing and structured JSON logs (structlog).
 
 Spans go to an OTLP collector when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set;
 otherwise they are written as JSON lines under ``PATHWAYS_TRACE_DIR``, where
 ``pathways trace`` reads them. Only ids and technical attributes are put on
 spans: nothing that could identify a person.
+
+Logs are JSON lines on stdout with the trace and span ids and every field a caller passes
+(``log.info("delivered", extra={"delivery_id": ..., "latency_ms": ...})`` or structlog's
+``log.info("delivered", delivery_id=...)``). A field named like person data is redacted by the
+same rule that keeps person data off the bus (``pathways_contracts.privacy``).
 """
 
 from __future__ import annotations
@@ -15,11 +20,15 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+import structlog
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
+from structlog.typing import EventDict, Processor
+
+from pathways_contracts.privacy import is_person_key
 from pathways_runtime.settings import Settings
 
 
@@ -81,37 +90,79 @@ def start_span_export(provider: TracerProvider, settings: Settings) -> None:
     trace.set_tracer_provider(provider)
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per log line, with the current trace and span ids."""
+REDACTED = "[redacted]"
+# Added by uvicorn for its coloured console; the JSON line has the plain message already.
+_NOISE = frozenset({"color_message"})
 
-    def __init__(self, service: str) -> None:
-        super().__init__()
-        self._service = service
 
-    def format(self, record: logging.LogRecord) -> str:
-        ctx = trace.get_current_span().get_span_context()
-        entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-            "level": record.levelname,
-            "service": self._service,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if ctx.is_valid:
-            entry["trace_id"] = format(ctx.trace_id, "032x")
-            entry["span_id"] = format(ctx.span_id, "016x")
-        for key in ("event_id", "event_type", "topic", "schema", "versions", "error", "attempt"):
-            if key in record.__dict__:
-                entry[key] = record.__dict__[key]
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+def add_trace_context(_: object, __: str, event: EventDict) -> EventDict:
+    """The current trace and span ids, so a log line can be found from its trace and back."""
+    ctx = trace.get_current_span().get_span_context()
+    if ctx.is_valid:
+        event["trace_id"] = format(ctx.trace_id, "032x")
+        event["span_id"] = format(ctx.span_id, "016x")
+    return event
+
+
+def redact_person_data(_: object, __: str, event: EventDict) -> EventDict:
+    """Any field named like person data is redacted, at any depth: the bus's rule (pathways_contracts.privacy)."""
+    for key in [k for k in event if k in _NOISE]:
+        del event[key]
+    return {key: _redacted(key, value) for key, value in event.items()}
+
+
+def _redacted(key: object, value: object) -> object:
+    if isinstance(key, str) and is_person_key(key):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: _redacted(k, v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(None, item) for item in value]
+    return value
+
+
+def log_processors(service: str) -> list[Processor]:
+    """What every log line goes through, from the standard library or from structlog alike."""
+
+    def add_service(_: object, __: str, event: EventDict) -> EventDict:
+        event.setdefault("service", service)
+        return event
+
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.ExtraAdder(),  # every ``extra=`` field, none left behind (the standard keys below win)
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
+        add_service,
+        add_trace_context,
+        redact_person_data,
+    ]
+
+
+def json_formatter(service: str) -> logging.Formatter:
+    """One JSON object per log line: message, level, logger, time, trace ids and every extra field."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=log_processors(service),
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            structlog.processors.EventRenamer("message"),
+            structlog.processors.JSONRenderer(default=str),
+        ],
+    )
 
 
 def setup_logging(settings: Settings) -> None:
+    """JSON lines on stdout for the standard library's loggers and structlog's, through the same processors."""
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter(settings.service_name))
+    handler.setFormatter(json_formatter(settings.service_name))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    structlog.configure(
+        processors=[*log_processors(settings.service_name), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+    )

@@ -104,7 +104,13 @@ class PostgresUnitOfWork(UnitOfWork):
         if self._given is None:
             self.conn = await self._pool.acquire()
         self._tx = self.conn.transaction()  # asyncpg makes it a savepoint inside an open transaction
-        await self._tx.start()
+        try:
+            await self._tx.start()
+        except BaseException:
+            # __aexit__ does not run when __aenter__ fails: give the connection back here, or every failed
+            # BEGIN (the database going away) would keep one pooled connection until the pool is exhausted.
+            await self._end()
+            raise
         self.bind(self.conn)
 
     async def _end(self) -> None:

@@ -2,4 +2,4 @@
 
 from pathways_runtime.serve import serve
 
-serve("pathways_inspection.app:app", default_port=8001)
+serve("pathways_inspection.app:create_app", default_port=8001, factory=True)

@@ -2,4 +2,4 @@
 
 from pathways_runtime.serve import serve
 
-serve("pathways_referral.app:app", default_port=8002)
+serve("pathways_referral.app:create_app", default_port=8002, factory=True)

@@ -1,4 +1,6 @@
-"""Composition root of the referral service."""
+"""Composition root of the referral service: ``bootstrap()`` builds it; importing this module builds nothing."""
+
+from __future__ import annotations
 
 from pathlib import Path
 
@@ -18,14 +20,11 @@ from pathways_contracts.events import (
     ReferralUnplaced,
     VictimServiceEngaged,
 )
+from pathways_referral.entrypoints import events
+from pathways_referral.service_layer import closed_loop
+from pathways_referral.service_layer.unit_of_work import ReferralUnitOfWork
+from pathways_referral.settings import ReferralSettings
 from pathways_runtime.service import Service
-
-service = Service(
-    "referral",
-    schema="referral",
-    migrations=Path(__file__).parent / "migrations",
-    description="Cases, multidisciplinary triage, victim-centred routing and closed-loop referrals.",
-)
 
 PUBLISHED = [
     (CaseOpened, "A red flag opened a case."),
@@ -41,23 +40,33 @@ PUBLISHED = [
     (ConsentRevoked, "A consent to release a person's details was revoked (ids only)."),
     (CaseContactRestricted, "Whether anyone on a case must not be contacted changed (the flag only)."),
 ]
-for model, description in PUBLISHED:
-    service.declare_publisher(model, title=model.event_type, description=description)
+
+# The handler table: event type → (handler, title, description).
+HANDLERS = [
+    (RedFlagRaised, events.on_red_flag, "Open or join a case",
+     "Each red flag opens the establishment's case, or joins its open one, and refers it per the routing policy."),
+    (RedFlagEscalated, events.on_red_flag_escalated, "Raise a case's priority",
+     "An escalated red flag raises the case's level and may add referrals (e.g. a minor, imminent danger)."),
+]
 
 
-def _register() -> None:
-    from pathways_referral.service_layer import closed_loop, handlers
-
-    service.consumers.on(RedFlagRaised, title="Open or join a case",
-                         description="Each red flag opens the establishment's case, or joins its open one, "
-                                     "and refers it per the routing policy.")(handlers.on_red_flag)
-    service.consumers.on(RedFlagEscalated, title="Raise a case's priority",
-                         description="An escalated red flag raises the case's level and may add referrals "
-                                     "(e.g. a minor, imminent danger).")(handlers.on_red_flag_escalated)
+def bootstrap(settings: ReferralSettings | None = None) -> Service:
+    settings = settings or ReferralSettings()
+    service = Service(
+        "referral",
+        schema="referral",
+        migrations=Path(__file__).parent / "migrations",
+        description="Cases, multidisciplinary triage, victim-centred routing and closed-loop referrals.",
+        settings=settings,
+        unit_of_work=ReferralUnitOfWork.factory(settings),
+    )
+    for model, description in PUBLISHED:
+        service.declare_publisher(model, title=model.event_type, description=description)
+    for model, handler, title, description in HANDLERS:
+        service.consumers.on(model, title=title, description=description)(handler)
 
     @service.background
     async def referral_deadline_sweeper(svc: Service) -> None:
-        await closed_loop.sweep_forever(svc.uow)
+        await closed_loop.sweep_forever(svc.uow, settings)
 
-
-_register()
+    return service

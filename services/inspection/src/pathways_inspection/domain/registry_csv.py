@@ -115,6 +115,8 @@ def _parse_record(record: list[str], line: int, layout: _Layout) -> Establishmen
         return Reject(line, f"expected {layout.width} fields, found {len(record)}")
     values = {c: record[i].strip() for c, i in layout.positions.items()}
     problems = {c: "missing" for c in REQUIRED_COLUMNS if not values[c]}
+    # PostgreSQL cannot store a NUL: a row carrying one is rejected here, not failed in the database.
+    problems |= {c: "contains a NUL character" for c, v in values.items() if "\x00" in v}
     status = _status(values["license_status"], problems)
     expiry = _date(values.get("license_expiry", ""), problems)
     if problems:

@@ -3,67 +3,48 @@ as the automatic ones, so one planned visit answers every reason for going back.
 
 from __future__ import annotations
 
-import asyncpg
-
 from pathways_contracts.events import InspectionScheduled
 from pathways_contracts.vocab import Program
-from pathways_inspection.adapters import repository as repo
-from pathways_runtime.uow import PostgresUnitOfWork
+from pathways_inspection.service_layer.commands import RequestFollowUp
+from pathways_inspection.service_layer.unit_of_work import InspectionUnitOfWork
+from pathways_runtime.errors import InvalidCommand
 
 REQUESTED = "requested"
 
 
-class Unprocessable(ValueError):
-    """A request field the registry cannot honour; ``field`` names it for the 422."""
-
-    def __init__(self, field: str, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.field, self.kind = field, kind
-
-
-async def request_follow_up(uow: PostgresUnitOfWork, request: dict) -> tuple[dict, bool]:
+async def request_follow_up(cmd: RequestFollowUp, uow: InspectionUnitOfWork) -> tuple[dict, bool]:
     """The follow-up that answers the request, and whether it was scheduled now (False: it already was)."""
-    conn = uow.conn
-    if request.get("idempotency_key") and (done := await repo.follow_up_by_key(conn, request["idempotency_key"])):
-        return done, False
-    establishment = await _establishment(conn, request["establishment_id"])
-    request = request | {"program": _program(request.get("program"), establishment)}
-    await _check_red_flag(conn, request.get("red_flag_id"))
-    await repo.lock_establishment(conn, establishment["id"])  # one visit planned, however many ask at once
-    if pending := await repo.pending_follow_up(conn, establishment["id"], request["program"]):
-        return pending, False
-    new_id = await repo.insert_requested_follow_up(conn, request)
-    if new_id is None:  # the same key committed meanwhile
-        return await repo.follow_up_by_key(conn, request["idempotency_key"]), False
-    await _announce(uow, new_id, establishment, request)
-    return await repo.scheduled_inspection(conn, new_id), True
+    async with uow:
+        if cmd.idempotency_key and (done := await uow.follow_ups.by_key(cmd.idempotency_key)):
+            return done, False
+        establishment = await uow.establishments.get(cmd.establishment_id)
+        if establishment is None:
+            raise InvalidCommand.field("establishment_id", f"no establishment {cmd.establishment_id!r} in the registry",
+                                       "unknown_establishment")
+        program = _program(cmd.program, establishment)
+        if cmd.red_flag_id is not None and not await uow.red_flags.exists(cmd.red_flag_id):
+            raise InvalidCommand.field("red_flag_id", f"no red flag {cmd.red_flag_id}", "unknown_red_flag")
+        await uow.establishments.lock(establishment["id"])  # one visit planned, however many ask at once
+        if pending := await uow.follow_ups.pending(establishment["id"], program):
+            return pending, False
+        new_id = await uow.follow_ups.add_requested(establishment["id"], program, cmd.due_on, cmd.red_flag_id,
+                                                    cmd.requested_by, cmd.idempotency_key)
+        if new_id is None:  # the same key committed meanwhile
+            return await uow.follow_ups.by_key(cmd.idempotency_key), False
+        await uow.emit(InspectionScheduled(
+            scheduled_inspection_id=new_id, establishment_id=establishment["id"],
+            jurisdiction=establishment["jurisdiction"], program=program, reason=REQUESTED, due_on=cmd.due_on,
+            red_flag_id=cmd.red_flag_id))
+        scheduled = await uow.follow_ups.get(new_id)
+        await uow.commit()
+    return scheduled, True
 
 
-async def _establishment(conn: asyncpg.Connection, establishment_id: str) -> dict:
-    establishment = await repo.get_establishment(conn, establishment_id)
-    if establishment is None:
-        raise Unprocessable("establishment_id", "unknown_establishment",
-                            f"no establishment {establishment_id!r} in the registry")
-    return establishment
-
-
-def _program(asked: str | None, establishment: dict) -> str:
+def _program(asked: Program | None, establishment: dict) -> str:
     """The program asked for, else the one that inspects the establishment's license type."""
     if asked:
         return asked
     if establishment["license_type"] in set(Program):
         return establishment["license_type"]
-    raise Unprocessable("program", "missing",
-                        f"license type {establishment['license_type']!r} has no inspection program: name one")
-
-
-async def _check_red_flag(conn: asyncpg.Connection, red_flag_id) -> None:
-    if red_flag_id is not None and not await repo.red_flag_exists(conn, red_flag_id):
-        raise Unprocessable("red_flag_id", "unknown_red_flag", f"no red flag {red_flag_id}")
-
-
-async def _announce(uow: PostgresUnitOfWork, new_id, establishment: dict, request: dict) -> None:
-    await uow.emit(InspectionScheduled(
-        scheduled_inspection_id=new_id, establishment_id=establishment["id"],
-        jurisdiction=establishment["jurisdiction"], program=request["program"], reason=REQUESTED,
-        due_on=request["due_on"], red_flag_id=request.get("red_flag_id")))
+    raise InvalidCommand.field("program", f"license type {establishment['license_type']!r} has no inspection "
+                                          "program: name one", "missing")

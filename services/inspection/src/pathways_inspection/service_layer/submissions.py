@@ -1,39 +1,26 @@
 """Inspections that departmental systems send as ``inspection.submitted`` events instead of over HTTP.
 
-Same validation as the HTTP API. A bad submission cannot become good by
-retrying, so the handler raises ``InvalidSubmission`` (``Unprocessable``) naming every bad field;
-the consumer pipeline parks it at once on ``inspection.submitted.dlq`` with that
-reason, where ops can see it and the department can resend a fixed one.
+The event becomes the same ``RecordInspection`` command as ``POST /inspections``
+and goes to the same handler. A bad submission cannot become good by
+retrying: the handler's ``InvalidCommand`` names every bad field, and the
+consumer pipeline parks the event at once on ``inspection.submitted.dlq`` with
+that reason, where ops can see it and the department can resend a fixed one.
+A resubmission of a recorded inspection (same ``inspection_id``) changes nothing.
 """
 
 from __future__ import annotations
 
 from pathways_contracts import CloudEvent
 from pathways_contracts.events import InspectionSubmitted
-from pathways_inspection.adapters import repository as repo
+from pathways_inspection.service_layer.commands import RecordInspection, build
 from pathways_inspection.service_layer.recording import record_inspection
-from pathways_inspection.service_layer.validation import check_inspection
-from pathways_runtime.errors import Unprocessable
-from pathways_runtime.uow import PostgresUnitOfWork
+from pathways_inspection.service_layer.unit_of_work import InspectionUnitOfWork
 
 
-class InvalidSubmission(Unprocessable):
-    """The reason names each bad field as ``field.path: why``."""
+def command_of(event: InspectionSubmitted) -> RecordInspection:
+    fields = event.model_dump(exclude={"source_system"}) | {"recorded_by": event.source_system}
+    return build(RecordInspection, fields, loc=())
 
 
-async def on_submitted(envelope: CloudEvent[InspectionSubmitted], uow: PostgresUnitOfWork) -> None:
-    """Validate and record a submitted inspection (a resubmission of a recorded one is ignored)."""
-    event = envelope.data
-    checked = check_inspection(event.program, event.result, event.indicator_codes, event.answers,
-                               event.checklist_version)
-    if checked.problems:
-        raise InvalidSubmission("; ".join(f"{'.'.join(map(str, p.loc))}: {p.msg}" for p in checked.problems))
-    establishment = await repo.get_establishment(uow.conn, event.establishment_id)
-    if establishment is None:
-        raise InvalidSubmission(f"establishment_id: no establishment {event.establishment_id!r} in the registry")
-    if await repo.inspection_exists(uow.conn, event.inspection_id):
-        return
-    inspection = event.model_dump() | {"id": event.inspection_id, "recorded_by": event.source_system,
-                                       "indicator_codes": checked.indicator_codes,
-                                       "checklist_version": checked.checklist_version}
-    await record_inspection(uow, inspection, establishment, checked.sanitation_failed)
+async def on_submitted(event: CloudEvent[InspectionSubmitted], uow: InspectionUnitOfWork) -> None:
+    await record_inspection(command_of(event.data), uow)

@@ -34,7 +34,7 @@ from pathways_notification.domain import backoff
 from pathways_notification.domain.outcome import Outcome, decide
 from pathways_notification.domain.redaction import redact
 from pathways_notification.settings import DeliverySettings, delivery_settings
-from pathways_runtime import db, outbox
+from pathways_runtime import db, metrics, outbox
 
 log = logging.getLogger(__name__)
 SOURCE = "/pathways/notification"
@@ -138,6 +138,7 @@ class DeliveryWorker:
         log.info("delivery attempt", extra={
             "delivery_id": str(row["id"]), "subscription_id": str(row["subscription_id"]), "attempt": attempts,
             "status_code": attempt.status_code, "latency_ms": attempt.latency_ms, "outcome": str(outcome)})
+        metrics.delivery(row["channel"], str(outcome), attempt.latency_ms / 1000)
         await _APPLY[outcome](self, conn, row, attempt, attempts)
         return outcome
 

@@ -53,13 +53,18 @@ class FieldCipher:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> FieldCipher:
-        active = environ.get(KEY_ENV, "").strip()
+        return cls.from_keys(environ.get(KEY_ENV, ""), environ.get(RETIRED_KEYS_ENV, ""))
+
+    @classmethod
+    def from_keys(cls, active: str | None, retired: str = "") -> FieldCipher:
+        """The active key spec and a comma-separated list of retired ones (the settings' values)."""
+        active = (active or "").strip()
         if not active:
             log.warning("%s is not set: using the public DEVELOPMENT field key; never store real data", KEY_ENV)
             return cls({DEV_KEY_ID: DEV_KEY}, DEV_KEY_ID)
         active_id, active_key = parse_key(active)
-        retired = [parse_key(spec) for spec in environ.get(RETIRED_KEYS_ENV, "").split(",") if spec.strip()]
-        return cls(dict(retired) | {active_id: active_key}, active_id)
+        old = [parse_key(spec) for spec in retired.split(",") if spec.strip()]
+        return cls(dict(old) | {active_id: active_key}, active_id)
 
     @property
     def uses_development_key(self) -> bool:

@@ -1,24 +1,29 @@
-"""Agency directory in the Open Referral HSDS shape where it fits.
+"""Agency directory in the Open Referral HSDS 3.0 shape where it fits.
 
-HSDS names are kept (organization, service, email, url, languages, schedule byday /
-opens_at / closes_at); Pathways adds what routing needs: the agency ``kind``, the
+HSDS 3.0 names are kept (organization with ``website``, service with its ``organization_id``,
+email, languages, schedule byday / opens_at / closes_at); the 2.0 name ``url`` of an
+organisation is still accepted on input. Pathways adds what routing needs: the agency ``kind``, the
 ``jurisdictions`` it serves (HSDS service_area, simplified to jurisdiction ids, ``*``
 for statewide), current ``capacity`` and its ``response_commitment_hours``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import time
-from pathlib import Path
-from typing import Literal
+from importlib.resources.abc import Traversable
+from importlib.resources import files
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
+from pathways_referral.domain.text import Text
 from pathways_referral.domain.vocab import AgencyKind
 
-DIRECTORY_FILE = Path(__file__).resolve().parent.parent / "policy" / "directory" / "default.json"
+DIRECTORY_FILE = files("pathways_referral").joinpath("policy", "directory", "default.json")
+# A BCP 47 tag (language, then subtags): also keeps control characters out of what routing compares.
+LanguageTag = Annotated[str, Field(pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,4}$", max_length=35)]
+MAX_COMMITMENT_HOURS = 24 * 365  # a deadline is computed from it: a year is already no commitment
 STATEWIDE = "*"
 Weekday = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 
@@ -33,29 +38,47 @@ class Schedule(_Model):
     byday: list[Weekday] = Field(min_length=1)
     opens_at: time
     closes_at: time
-    description: str = ""
+    description: Text = Field("", max_length=2000)
 
 
 class Service(_Model):
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    description: str = ""
+    id: Text = Field(min_length=1, max_length=200)
+    organization_id: Text | None = Field(None, description="HSDS 3.0: the organisation providing it (filled in).")
+    name: Text = Field(min_length=1, max_length=200)
+    description: Text = Field("", max_length=4000)
     status: Literal["active", "inactive", "defunct", "temporarily closed"] = "active"
 
 
 class Organization(_Model):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    name: str = Field(min_length=1)
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)
+    name: Text = Field(min_length=1, max_length=200)
     kind: AgencyKind
-    description: str = ""
-    jurisdictions: frozenset[str] = Field(min_length=1)
-    languages: list[str] = Field(default_factory=lambda: ["en"], description="BCP 47 tags, e.g. en, es, so.")
-    hours: list[Schedule] = Field(default_factory=list)
-    capacity: int | None = Field(None, ge=0, description="New referrals it can take now; None: not limited.")
-    response_commitment_hours: int | None = Field(None, gt=0)
-    email: str | None = None
-    url: str | None = None
-    services: list[Service] = Field(default_factory=list)
+    description: Text = Field("", max_length=4000)
+    jurisdictions: frozenset[Annotated[Text, Field(min_length=1, max_length=100)]] = Field(min_length=1)
+    languages: list[LanguageTag] = Field(default_factory=lambda: ["en"], max_length=50,
+                                         description="BCP 47 tags, e.g. en, es, so.")
+    hours: list[Schedule] = Field(default_factory=list, max_length=50)
+    capacity: int | None = Field(None, ge=0, le=1_000_000, description="New referrals it can take now; None: not limited.")
+    response_commitment_hours: int | None = Field(None, gt=0, le=MAX_COMMITMENT_HOURS)
+    email: Text | None = Field(None, max_length=320)
+    website: Text | None = Field(None, max_length=2000, validation_alias=AliasChoices("website", "url"),
+                                 description="HSDS 3.0 name; `url` (HSDS 2.0) is accepted on input.")
+    services: list[Service] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _services_name_their_organization(cls, data: Any) -> Any:
+        # HSDS 3.0 services carry organization_id; a client may leave it out, it can only be this one.
+        if isinstance(data, dict) and isinstance(data.get("services"), list):
+            data = data | {"services": [s | {"organization_id": s.get("organization_id") or data.get("id")}
+                                        if isinstance(s, dict) else s for s in data["services"]]}
+        return data
+
+    @model_validator(mode="after")
+    def _own_services(self) -> Organization:
+        if any(s.organization_id != self.id for s in self.services):
+            raise ValueError("every service's organization_id must be the organisation's id")
+        return self
 
     def serves(self, jurisdiction: str) -> bool:
         return jurisdiction in self.jurisdictions or STATEWIDE in self.jurisdictions
@@ -88,8 +111,9 @@ def _primary(language: str) -> str:
     return language.split("-")[0].lower()  # "es-MX" serves someone who asked for "es"
 
 
-def load_directory(path: Path = DIRECTORY_FILE) -> Directory:
-    return Directory.model_validate(json.loads(path.read_text(encoding="utf-8")))
+def load_directory(resource: Traversable = DIRECTORY_FILE) -> Directory:
+    """The sample directory shipped with the package (seeds an empty directory table)."""
+    return Directory.model_validate_json(resource.read_text(encoding="utf-8"))
 
 
 def choose_agency(kind: AgencyKind, jurisdiction: str, language: str | None, directory: Directory,

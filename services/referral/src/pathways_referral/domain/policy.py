@@ -8,11 +8,11 @@ misspelt condition fails loudly instead of silently matching everything.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pathways_contracts.vocab import Category, Dimension, Level
 from pathways_referral.domain.vocab import AgencyKind, Approach
 
-POLICY_DIR = Path(__file__).resolve().parent.parent / "policy" / "routing"
+POLICY_DIR: Traversable = files("pathways_referral").joinpath("policy", "routing")
 DEFAULT_JURISDICTION = "default"
 _JURISDICTION = re.compile(r"^[a-z0-9][a-z0-9_-]*$")  # also keeps file lookups inside POLICY_DIR
 
@@ -140,28 +140,23 @@ class RoutingPolicy(_Strict):
         return self
 
 
-def load_policy(jurisdiction: str, policy_dir: Path = POLICY_DIR) -> RoutingPolicy:
-    """The newest policy version of a jurisdiction, or the default policy when it has none."""
+@lru_cache(maxsize=256)  # keyed on the jurisdiction: bounded, jurisdictions come from events
+def load_policy(jurisdiction: str, policy_dir: Traversable = POLICY_DIR) -> RoutingPolicy:
+    """The newest policy version of a jurisdiction, or the default policy when it has none.
+
+    Read from the package's data files and parsed once per process, as the other services load
+    their policies (a changed policy ships as a new version file, with a restart).
+    """
     for candidate in (jurisdiction, DEFAULT_JURISDICTION):
-        path = _newest_file(candidate, policy_dir)
-        if path is not None:
-            return _parse(path)
+        resource = _newest_file(candidate, policy_dir)
+        if resource is not None:
+            return RoutingPolicy.model_validate_json(resource.read_text(encoding="utf-8"))
     raise FileNotFoundError(f"no routing policy for {jurisdiction!r} and no default in {policy_dir}")
 
 
-def _newest_file(jurisdiction: str, policy_dir: Path) -> Path | None:
+def _newest_file(jurisdiction: str, policy_dir: Traversable) -> Traversable | None:
     if not _JURISDICTION.match(jurisdiction):
         return None
     versioned = re.compile(rf"^{re.escape(jurisdiction)}\.v(\d+)\.json$")
-    found = [(int(m.group(1)), p) for p in policy_dir.glob("*.json") if (m := versioned.match(p.name))]
-    return max(found)[1] if found else None
-
-
-@lru_cache(maxsize=64)
-def _parse_cached(path: Path, mtime_ns: int) -> RoutingPolicy:
-    return RoutingPolicy.model_validate(json.loads(path.read_text(encoding="utf-8")))
-
-
-def _parse(path: Path) -> RoutingPolicy:
-    # Keyed on mtime so an edited policy file is picked up without a restart.
-    return _parse_cached(path, path.stat().st_mtime_ns)
+    found = [(int(m.group(1)), p.name, p) for p in policy_dir.iterdir() if (m := versioned.match(p.name))]
+    return max(found)[2] if found else None

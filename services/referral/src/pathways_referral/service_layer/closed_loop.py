@@ -1,7 +1,9 @@
-"""Closed-loop referrals: an agency's action on a referral, the deadline sweeper, and the figures.
+"""Closed-loop referrals: an action on a referral, the deadline sweeper, and the figures.
 
 Every change goes through ``domain.lifecycle.transition`` on a locked row, so two clicks (or the
-sweeper and an agency accepting at the deadline) cannot both win.
+sweeper and an agency accepting at the deadline) cannot both win. The sweeper expires each due
+referral with the same ``handle_act_on_referral`` an agency's click goes through, in a unit of
+work of its own.
 """
 
 from __future__ import annotations
@@ -9,11 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
-
-import asyncpg
+from datetime import datetime
 
 from pathways_contracts.events import (
     ReferralAccepted,
@@ -23,48 +22,67 @@ from pathways_contracts.events import (
     VictimServiceEngaged,
 )
 from pathways_contracts.vocab import ReferralStatus
-from pathways_referral import config
-from pathways_referral.adapters import repository as repo
-from pathways_referral.domain.lifecycle import Action, ReferralState, closed_loop_figures, transition
+from pathways_referral.domain.lifecycle import (
+    Action,
+    InvalidTransition,
+    OutcomeRequired,
+    ReasonRequired,
+    ReferralError,
+    ReferralState,
+    closed_loop_figures,
+    transition,
+)
 from pathways_referral.domain.vocab import AgencyKind
-from pathways_referral.service_layer.placement import Emit, hand_over
-from pathways_runtime.uow import UnitOfWork
+from pathways_referral.service_layer.commands import ActOnReferral
+from pathways_referral.service_layer.placement import hand_over
+from pathways_referral.service_layer.unit_of_work import ReferralUnitOfWork
+from pathways_referral.settings import ReferralSettings
+from pathways_runtime.errors import Conflict, InvalidCommand, NotFound
 
 log = logging.getLogger(__name__)
 _HANDS_OVER = frozenset({Action.REJECT, Action.EXPIRE})  # nobody took it: offer it on
+SWEEP_BATCH = 100
 
 
-class ReferralNotFound(LookupError):
-    """No such referral, or not one the caller may see (the same answer, so ids do not leak)."""
-
-
-def state_of(row: asyncpg.Record) -> ReferralState:
+def state_of(row: dict) -> ReferralState:
     return ReferralState(agency_id=row["agency_id"], agency_kind=AgencyKind(row["agency_kind"]),
                          created_at=row["created_at"], due_by=row["due_by"], status=ReferralStatus(row["status"]),
                          accepted_at=row["accepted_at"], engaged_at=row["engaged_at"], closed_at=row["closed_at"],
                          status_reason=row["status_reason"], outcome=row["outcome"])
 
 
-async def act(conn: asyncpg.Connection, emit: Emit, referral_id: uuid.UUID, action: Action, *,
-              agency_id: str | None, reason: str | None = None, outcome: str | None = None) -> ReferralState:
-    """Apply ``action``; ``agency_id`` None means the system or the triage team (not an agency) acts."""
-    row = await repo.referral(conn, referral_id, lock=True)
-    if row is None or (agency_id is not None and row["agency_id"] != agency_id):
-        raise ReferralNotFound(referral_id)
-    now = datetime.now(UTC)
-    new = transition(state_of(row), action, now, reason=reason, outcome=outcome)
-    await repo.save_referral_state(conn, referral_id, new)
-    await repo.add_timeline(conn, row["case_id"], f"referral {new.status.value}",
-                            {"referral_id": str(referral_id), "agency_id": row["agency_id"], "action": action.value})
-    event = _event_for(action, row, new, now)
-    if event is not None:
-        await emit(event)
-    if action in _HANDS_OVER:
-        await hand_over(conn, emit, await repo.case_row(conn, row["case_id"]), row["agency_kind"], now)
+async def handle_act_on_referral(cmd: ActOnReferral, uow: ReferralUnitOfWork) -> ReferralState:
+    async with uow:
+        new = await act(uow, cmd, uow.now())
+        await uow.commit()
     return new
 
 
-def _event_for(action: Action, row: asyncpg.Record, new: ReferralState, now: datetime):
+async def act(uow: ReferralUnitOfWork, cmd: ActOnReferral, now: datetime) -> ReferralState:
+    """Apply the action inside an open unit (closing a case cancels its open offers this way)."""
+    row = await uow.referrals.get(cmd.referral_id, lock=True)
+    if row is None or (cmd.agency_id is not None and row["agency_id"] != cmd.agency_id):
+        raise NotFound(f"no referral {cmd.referral_id}")
+    try:
+        new = transition(state_of(row), cmd.action, now, reason=cmd.reason, outcome=cmd.outcome)
+    except ReasonRequired as exc:
+        raise InvalidCommand.field("reason", str(exc)) from None
+    except OutcomeRequired as exc:
+        raise InvalidCommand.field("outcome", str(exc)) from None
+    except (InvalidTransition, ReferralError) as exc:
+        raise Conflict(str(exc)) from None
+    await uow.referrals.save_state(cmd.referral_id, new)
+    await uow.cases.add_timeline(row["case_id"], f"referral {new.status.value}", {
+        "referral_id": str(cmd.referral_id), "agency_id": row["agency_id"], "action": cmd.action.value})
+    event = _event_for(cmd.action, row, new, now)
+    if event is not None:
+        await uow.emit(event)
+    if cmd.action in _HANDS_OVER:
+        await hand_over(uow, await uow.cases.get(row["case_id"]), row["agency_kind"], now)
+    return new
+
+
+def _event_for(action: Action, row: dict, new: ReferralState, now: datetime):
     ids = {"referral_id": row["id"], "case_id": row["case_id"], "agency_id": row["agency_id"]}
     if action is Action.ACCEPT:
         return ReferralAccepted(**ids, accepted_at=now)
@@ -79,25 +97,35 @@ def _event_for(action: Action, row: asyncpg.Record, new: ReferralState, now: dat
 
 # --- the deadline sweeper -------------------------------------------------------------------------
 
-async def expire_due(new_uow: Callable[[], UnitOfWork]) -> int:
-    """Expire every requested referral past its deadline, one unit of work each; returns how many."""
-    expired = 0
+async def expire_due(new_uow: Callable[[], ReferralUnitOfWork]) -> int:
+    """Expire every requested referral past its deadline, each in a unit of work of its own; returns how many.
+
+    A referral another replica (or an agency's accept) changed in the meantime is skipped: its
+    transition is refused on the locked row. Each referral is tried once per sweep.
+    """
+    expired, tried = 0, set()
     while True:
-        async with new_uow() as uow:
-            referral_id = await repo.lock_next_due(uow.conn)
-            if referral_id is None:
-                return expired
-            await act(uow.conn, uow.emit, referral_id, Action.EXPIRE, agency_id=None)
-            await uow.commit()
-            expired += 1
+        lookup = new_uow()
+        async with lookup:
+            due = [r for r in await lookup.referrals.due(lookup.now(), SWEEP_BATCH) if r not in tried]
+        if not due:
+            return expired
+        for referral_id in due:
+            tried.add(referral_id)
+            try:
+                await handle_act_on_referral(ActOnReferral(referral_id=referral_id, action=Action.EXPIRE), new_uow())
+                expired += 1
+            except (Conflict, NotFound):
+                continue
 
 
-async def sweep_forever(new_uow: Callable[[], UnitOfWork], tick: float = 0.5) -> None:
-    """Check on a short tick whether the (env-configurable) sweep interval has passed, then sweep."""
+async def sweep_forever(new_uow: Callable[[], ReferralUnitOfWork], settings: ReferralSettings,
+                        tick: float = 0.5) -> None:
+    """Check on a short tick whether the sweep interval (read from the settings each time) has passed."""
     last = 0.0
     while True:
-        await asyncio.sleep(tick)
-        if time.monotonic() - last < config.sweep_seconds():
+        await asyncio.sleep(min(tick, settings.sweep_seconds))
+        if time.monotonic() - last < settings.sweep_seconds:
             continue
         last = time.monotonic()
         try:
@@ -108,9 +136,10 @@ async def sweep_forever(new_uow: Callable[[], UnitOfWork], tick: float = 0.5) ->
             log.exception("deadline sweep failed")
 
 
-async def agency_figures(pool: asyncpg.Pool) -> dict[str, dict]:
-    figures = closed_loop_figures(state_of(r) for r in await repo.all_referral_states(pool))
-    return {agency: _figure_dict(f) for agency, f in figures.items()}
+async def agency_figures(uow: ReferralUnitOfWork) -> dict[str, dict]:
+    async with uow:
+        rows = await uow.referrals.all_states()
+    return {agency: _figure_dict(f) for agency, f in closed_loop_figures(state_of(r) for r in rows).items()}
 
 
 def _figure_dict(f) -> dict:

@@ -2,9 +2,10 @@
 
 A registry of establishments with a year of inspections from several
 departments is loaded into a real PostgreSQL (COPY, so loading is not what is
-measured); then new inspections go through the service's own path
-(``record_inspection``: store, outbox, fusion query, screening, decision,
-follow-ups) from concurrent connections. The pure screening function is timed
+measured); then new inspections go through the service's own use case
+(``record_inspection`` on the service's unit of work: store, outbox, fusion
+query, screening, decision, follow-ups) from concurrent connections. It lives
+in the CLI, not in the service package: the service ships no benchmark. The pure screening function is timed
 on its own too, to show where the time goes.
 """
 
@@ -21,10 +22,13 @@ import asyncpg
 
 from pathways_contracts.catalog import load_catalog
 from pathways_contracts.vocab import Program
+from pathways_inspection.bootstrap import bootstrap
 from pathways_inspection.domain import screening
+from pathways_inspection.service_layer.commands import RecordInspection
 from pathways_inspection.service_layer.recording import record_inspection
-from pathways_runtime.uow import PostgresUnitOfWork
+from pathways_inspection.settings import InspectionSettings
 from pathways_runtime import db
+from pathways_runtime.service import Service
 
 DEPARTMENTS = {Program.MASSAGE: "health", Program.FOOD: "health", Program.LODGING: "health",
                Program.LABOR: "labor-standards", Program.RENTAL_HOUSING: "housing"}
@@ -64,7 +68,7 @@ async def load(pool: asyncpg.Pool, establishments: int, history_per: float, seed
     return len(history)
 
 
-async def screen_many(service, pool: asyncpg.Pool, establishments: int, count: int, concurrency: int,
+async def screen_many(service: Service, pool: asyncpg.Pool, establishments: int, count: int, concurrency: int,
                       seed: int) -> list[float]:
     """Record ``count`` new inspections through the service path; the latency of each, in seconds."""
     rng = random.Random(seed + 1)
@@ -78,14 +82,10 @@ async def screen_many(service, pool: asyncpg.Pool, establishments: int, count: i
         while not queue.empty():
             establishment_id, program, codes = queue.get_nowait()
             started = time.perf_counter()
-            async with PostgresUnitOfWork(pool, schema="inspection", source=service.source) as uow:
-                establishment = dict(await uow.conn.fetchrow(
-                    "select * from inspection.establishments where id = $1", establishment_id))
-                await record_inspection(uow, {
-                    "id": uuid.uuid4(), "establishment_id": establishment_id, "department": DEPARTMENTS[program],
-                    "program": program, "reason": "routine", "inspected_on": AS_OF, "result": "pass",
-                    "indicator_codes": codes, "answers": {}, "recorded_by": "bench"}, establishment)
-                await uow.commit()
+            uow = service.unit_of_work_class(pool, schema=service.schema, source=service.source)
+            await record_inspection(RecordInspection(
+                establishment_id=establishment_id, department=DEPARTMENTS[program], program=program,
+                reason="routine", inspected_on=AS_OF, result="pass", indicator_codes=codes, recorded_by="bench"), uow)
             latencies.append(time.perf_counter() - started)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -113,8 +113,7 @@ def pure_screening_rate(observations_per: int = 4, runs: int = 20_000) -> float:
 
 async def run(database_url: str, establishments: int = 100_000, history_per: float = 3.0, count: int = 5_000,
               concurrency: int = 8, seed: int = 42) -> dict:
-    from pathways_inspection.bootstrap import service  # its outbox and name; nothing connects
-
+    service = bootstrap(InspectionSettings(database_url=database_url))  # its unit of work; nothing connects
     pool = await db.create_pool(database_url, max_size=concurrency + 2)
     try:
         await db.migrate(pool, "inspection", service.migrations)

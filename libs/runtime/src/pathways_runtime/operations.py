@@ -1,4 +1,5 @@
-"""Operations commands: topics with their sizes, tail a topic as decoded CloudEvents, trace trees."""
+"""Operations over the bus, shared by the CLI and the ops console: topic sizes, decoded tails, dead-letter
+replay, and the trace trees of the local span store."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import asyncio
 import contextlib
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -127,11 +129,13 @@ def run(coro):
 # --- dead letters ---------------------------------------------------------------------------------
 
 async def replay_dead_letters(settings: Settings, topic: str, *, group: str | None = None,
-                              event_id: str | None = None) -> int:
+                              event_id: str | None = None, match: Callable[[Any], bool] | None = None) -> int:
     """Publish parked records of ``<topic>.dlq`` back onto ``topic``, as they first arrived.
 
     For after the fix: a consumer that failed on them reads them again (its inbox has no row for a
-    failed event, so it is handled once). ``group`` or ``event_id`` narrow the replay.
+    failed event, so it is handled once). ``group`` or ``event_id`` narrow the replay; ``match`` (a
+    predicate on the raw dead-letter record) narrows it further (the ops console replays one record
+    by its partition and offset).
     """
     from aiokafka import AIOKafkaProducer
 
@@ -145,6 +149,8 @@ async def replay_dead_letters(settings: Settings, topic: str, *, group: str | No
             if group and headers.get("dlq_consumer_group", b"").decode() != group:
                 continue
             if event_id and headers.get("ce_id", b"").decode() != event_id:
+                continue
+            if match is not None and not match(record):
                 continue
             original = [(k, v) for k, v in record.headers or () if not k.startswith("dlq_")]
             await producer.send_and_wait(topic, record.value, key=record.key, headers=original)

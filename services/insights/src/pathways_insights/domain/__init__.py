@@ -1,0 +1,1 @@
+"""Pure domain of insights: replay, disclosure control, rendering (no IO)."""

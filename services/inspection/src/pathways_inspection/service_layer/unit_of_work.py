@@ -1,0 +1,38 @@
+"""The inspection service's unit of work: one transaction, its repositories, and the outbox behind ``emit``.
+
+Unit tests use ``tests/unit/inspection_fakes.FakeInspectionUnitOfWork``, with
+in-memory repositories implementing the same methods.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from pathways_inspection.adapters.repository import (
+    EstablishmentRepository,
+    FollowUpRepository,
+    ImportClaimRepository,
+    InspectionRepository,
+    RedFlagRepository,
+)
+from pathways_runtime.uow import PostgresUnitOfWork
+
+
+class InspectionUnitOfWork(PostgresUnitOfWork):
+    establishments: EstablishmentRepository
+    inspections: InspectionRepository
+    red_flags: RedFlagRepository
+    follow_ups: FollowUpRepository
+    import_claims: ImportClaimRepository
+
+    def bind(self, conn: asyncpg.Connection) -> None:
+        self.establishments = EstablishmentRepository(conn)
+        self.inspections = InspectionRepository(conn)
+        self.red_flags = RedFlagRepository(conn)
+        self.follow_ups = FollowUpRepository(conn)
+        self.import_claims = ImportClaimRepository(conn)
+
+    def nested(self) -> InspectionUnitOfWork:
+        """A unit inside this one's transaction (a savepoint when entered): one item of a batch, which can fail
+        alone while the others commit with the batch."""
+        return type(self)(None, schema=self.schema, source=self.source, conn=self.conn)

@@ -1,0 +1,1 @@
+"""Pathways ops console."""
