@@ -22,8 +22,9 @@ import httpx
 from pathways_cli import stack
 from pathways_runtime.embedded import free_port
 
-NAMES = ("inspection", "referral", "notification")
-MODULES = {name: f"pathways_{name}" for name in NAMES}
+NAMES = ("inspection", "referral", "notification")  # the flow; the fault suite runs these
+WITH_INSIGHTS = (*NAMES, "insights")  # every service with an API of its own (the security suite attacks all)
+MODULES = {name: f"pathways_{name}" for name in WITH_INSIGHTS}
 
 
 async def fresh_database(server_url: str, name: str) -> str:
@@ -60,10 +61,10 @@ class System:
     def url(self, name: str) -> str:
         return self.instances[name].url
 
-    def start_all(self) -> None:
-        for name in NAMES:
+    def start_all(self, names: tuple[str, ...] = NAMES) -> None:
+        for name in names:
             self.instances[name] = self._spawn(name, free_port())
-        for name in NAMES:
+        for name in names:
             self.wait_ready(name)
 
     def _spawn(self, name: str, port: int, tag: str = "") -> Instance:

@@ -12,7 +12,7 @@ from pathways_runtime.broker import ensure_topics
 from pathways_runtime.embedded import EmbeddedKafka
 from pathways_runtime.settings import Settings
 
-from processes import System, fresh_database, system_env
+from processes import WITH_INSIGHTS, System, fresh_database, system_env
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ async def system(infrastructure, broker: EmbeddedKafka, tmp_path_factory) -> Asy
     state: Path = tmp_path_factory.mktemp("security")
     database_url = await fresh_database(infrastructure.database_url, f"security_{uuid.uuid4().hex[:8]}")
     system = System(system_env(broker.bootstrap_servers, database_url, state), state)
-    system.start_all()
+    system.start_all(WITH_INSIGHTS)
     try:
         yield system
     finally:

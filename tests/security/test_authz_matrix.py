@@ -17,62 +17,69 @@ import jwt
 import pytest
 
 from pathways_runtime.auth import ISSUER, Role, issue_token
-from processes import NAMES, System
+from processes import WITH_INSIGHTS, System
 from support import TEST_JWT_SECRET
 
 pytestmark = pytest.mark.security
 OPS, TRIAGE, INSPECTOR, DEPARTMENT, AGENCY = Role.OPS, Role.TRIAGE, Role.INSPECTOR, Role.DEPARTMENT, Role.AGENCY
+PRIVACY_OFFICER, RESEARCHER = Role.PRIVACY, Role.RESEARCHER
 ORG = {Role.OPS: "ops", Role.TRIAGE: "mdt", Role.INSPECTOR: "health-department",
-       Role.DEPARTMENT: "police-department", Role.AGENCY: "riverbend-survivor-advocacy"}
+       Role.DEPARTMENT: "police-department", Role.AGENCY: "riverbend-survivor-advocacy",
+       Role.PRIVACY: "privacy-office", Role.RESEARCHER: "state-task-force"}
 PUBLIC = {"/healthz", "/readyz", "/metrics", "/asyncapi.json", "/openapi.json", "/docs", "/redoc",
           "/open-data/lives.zip"}
 ADMITTED: dict[tuple[str, str, str], set[Role]] = {
-    ("inspection", "POST", "/establishments/import"): {INSPECTOR, OPS},
-    ("inspection", "GET", "/schedule/{program}"): {DEPARTMENT, INSPECTOR, OPS, TRIAGE},
-    ("inspection", "GET", "/reports/coverage"): {DEPARTMENT, OPS, TRIAGE},
-    ("inspection", "GET", "/reports/red-flag-rate"): {DEPARTMENT, OPS, TRIAGE},
-    ("inspection", "POST", "/establishments"): {INSPECTOR, OPS},
+    ("insights", "GET", "/statistics"): {OPS, RESEARCHER},
+    ("insights", "GET", "/statistics/releases"): {OPS},
+    ("insights", "POST", "/simulations"): {OPS, TRIAGE},
+    ("inspection", "GET", "/catalog/indicators"): {AGENCY, DEPARTMENT, INSPECTOR, OPS, TRIAGE},
     ("inspection", "GET", "/establishments"): {DEPARTMENT, INSPECTOR, OPS, TRIAGE},
     ("inspection", "GET", "/establishments/{establishment_id}"): {DEPARTMENT, INSPECTOR, OPS, TRIAGE},
     ("inspection", "GET", "/establishments/{establishment_id}/screening"): {DEPARTMENT, INSPECTOR, OPS, TRIAGE},
-    ("inspection", "POST", "/inspections"): {INSPECTOR},
-    ("inspection", "GET", "/catalog/indicators"): {AGENCY, DEPARTMENT, INSPECTOR, OPS, TRIAGE},
     ("inspection", "GET", "/programs"): {AGENCY, DEPARTMENT, INSPECTOR, OPS, TRIAGE},
     ("inspection", "GET", "/programs/{program}/checklist"): {AGENCY, DEPARTMENT, INSPECTOR, OPS, TRIAGE},
+    ("inspection", "GET", "/reports/coverage"): {DEPARTMENT, OPS, TRIAGE},
+    ("inspection", "GET", "/reports/red-flag-rate"): {DEPARTMENT, OPS, TRIAGE},
+    ("inspection", "GET", "/schedule/{program}"): {DEPARTMENT, INSPECTOR, OPS, TRIAGE},
+    ("inspection", "POST", "/establishments"): {INSPECTOR, OPS},
+    ("inspection", "POST", "/establishments/import"): {INSPECTOR, OPS},
     ("inspection", "POST", "/follow-ups"): {DEPARTMENT, INSPECTOR, OPS},
-    ("referral", "GET", "/cases"): {OPS, TRIAGE},
-    ("referral", "GET", "/cases/{case_id}"): {OPS, TRIAGE},
-    ("referral", "POST", "/cases/{case_id}/triage"): {TRIAGE},
-    ("referral", "POST", "/cases/{case_id}/close"): {TRIAGE},
-    ("referral", "GET", "/cases/{case_id}/do-not-contact"): {OPS},
-    ("referral", "GET", "/referrals"): {AGENCY, OPS, TRIAGE},
-    ("referral", "GET", "/referrals/{referral_id}"): {AGENCY, OPS, TRIAGE},
-    ("referral", "POST", "/referrals/{referral_id}/accept"): {AGENCY},
-    ("referral", "POST", "/referrals/{referral_id}/reject"): {AGENCY},
-    ("referral", "POST", "/referrals/{referral_id}/engage"): {AGENCY},
-    ("referral", "POST", "/referrals/{referral_id}/complete"): {AGENCY},
-    ("referral", "POST", "/referrals/{referral_id}/cancel"): {AGENCY, TRIAGE},
-    ("referral", "POST", "/referrals/{referral_id}/fail"): {AGENCY},
-    ("referral", "GET", "/status/red-flags"): {DEPARTMENT},
-    ("referral", "GET", "/reports/closed-loop"): {OPS, TRIAGE},
-    ("referral", "GET", "/diversions"): {DEPARTMENT},
-    ("referral", "POST", "/diversions"): {DEPARTMENT},
-    ("referral", "GET", "/diversions/{referral_id}"): {DEPARTMENT},
-    ("referral", "GET", "/agencies"): {OPS, TRIAGE},
-    ("referral", "POST", "/agencies"): {OPS, TRIAGE},
-    ("referral", "GET", "/agencies/{agency_id}"): {OPS, TRIAGE},
-    ("referral", "PUT", "/agencies/{agency_id}"): {OPS, TRIAGE},
-    ("referral", "POST", "/cases/{case_id}/people"): {TRIAGE},
-    ("referral", "PUT", "/people/{person_id}/do-not-contact"): {TRIAGE},
-    ("referral", "POST", "/people/{person_id}/consents"): {TRIAGE},
-    ("referral", "POST", "/consents/{consent_id}/revoke"): {AGENCY, TRIAGE},
-    ("referral", "GET", "/people/{person_id}"): {AGENCY},
-    ("notification", "POST", "/subscriptions"): {DEPARTMENT, OPS},
-    ("notification", "GET", "/subscriptions/{subscription_id}"): {DEPARTMENT, OPS},
+    ("inspection", "POST", "/inspections"): {INSPECTOR},
+    ("inspection", "POST", "/inspections/batch"): {INSPECTOR},
     ("notification", "GET", "/deliveries"): {DEPARTMENT, OPS},
     ("notification", "GET", "/deliveries/{delivery_id}/attempts"): {DEPARTMENT, OPS},
+    ("notification", "GET", "/subscriptions/{subscription_id}"): {DEPARTMENT, OPS},
     ("notification", "POST", "/deliveries/replay"): {OPS},
     ("notification", "POST", "/deliveries/{delivery_id}/replay"): {OPS},
+    ("notification", "POST", "/subscriptions"): {DEPARTMENT, OPS},
+    ("referral", "GET", "/agencies"): {OPS, TRIAGE},
+    ("referral", "GET", "/agencies/{agency_id}"): {OPS, TRIAGE},
+    ("referral", "GET", "/audit/releases"): {PRIVACY_OFFICER},
+    ("referral", "GET", "/cases"): {OPS, TRIAGE},
+    ("referral", "GET", "/cases/{case_id}"): {OPS, TRIAGE},
+    ("referral", "GET", "/cases/{case_id}/do-not-contact"): {OPS},
+    ("referral", "GET", "/diversions"): {DEPARTMENT},
+    ("referral", "GET", "/diversions/{referral_id}"): {DEPARTMENT},
+    ("referral", "GET", "/people/{person_id}"): {AGENCY},
+    ("referral", "GET", "/referrals"): {AGENCY, OPS, TRIAGE},
+    ("referral", "GET", "/referrals/{referral_id}"): {AGENCY, OPS, TRIAGE},
+    ("referral", "GET", "/reports/closed-loop"): {OPS, TRIAGE},
+    ("referral", "GET", "/status/red-flags"): {DEPARTMENT},
+    ("referral", "POST", "/agencies"): {OPS, TRIAGE},
+    ("referral", "POST", "/cases/{case_id}/close"): {TRIAGE},
+    ("referral", "POST", "/cases/{case_id}/people"): {TRIAGE},
+    ("referral", "POST", "/cases/{case_id}/triage"): {TRIAGE},
+    ("referral", "POST", "/consents/{consent_id}/revoke"): {AGENCY, TRIAGE},
+    ("referral", "POST", "/diversions"): {DEPARTMENT},
+    ("referral", "POST", "/people/{person_id}/consents"): {TRIAGE},
+    ("referral", "POST", "/referrals/{referral_id}/accept"): {AGENCY},
+    ("referral", "POST", "/referrals/{referral_id}/cancel"): {AGENCY, TRIAGE},
+    ("referral", "POST", "/referrals/{referral_id}/complete"): {AGENCY},
+    ("referral", "POST", "/referrals/{referral_id}/engage"): {AGENCY},
+    ("referral", "POST", "/referrals/{referral_id}/fail"): {AGENCY},
+    ("referral", "POST", "/referrals/{referral_id}/reject"): {AGENCY},
+    ("referral", "PUT", "/agencies/{agency_id}"): {OPS, TRIAGE},
+    ("referral", "PUT", "/people/{person_id}/do-not-contact"): {TRIAGE},
 }
 
 
@@ -98,7 +105,7 @@ def _fill(path: str) -> str:
                   else str(uuid.uuid4()), path)
 
 
-@pytest.mark.parametrize("service", NAMES)
+@pytest.mark.parametrize("service", WITH_INSIGHTS)
 async def test_every_operation_admits_exactly_the_roles_of_the_table(system: System, service: str):
     async with httpx.AsyncClient(timeout=10, base_url=system.url(service)) as http:
         spec = (await http.get("/openapi.json")).json()
@@ -130,6 +137,8 @@ async def test_every_operation_admits_exactly_the_roles_of_the_table(system: Sys
 
 async def test_public_paths_answer_without_a_token(system: System):
     async with httpx.AsyncClient(timeout=10) as http:
-        for service in NAMES:
-            for path in ("/healthz", "/readyz", "/openapi.json", "/asyncapi.json"):
+        for service in WITH_INSIGHTS:
+            for path in ("/healthz", "/readyz", "/openapi.json", "/asyncapi.json", "/metrics"):
                 assert (await http.get(system.url(service) + path)).status_code == 200, (service, path)
+        # The LIVES open-data export is published as it is (no person data, no screening signals).
+        assert (await http.get(system.url("inspection") + "/open-data/lives.zip")).status_code == 200
