@@ -8,7 +8,10 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install chromium run demo test test-unit test-integration test-e2e test-security test-fault toxiproxy bench schemas asyncapi clean
+KAFKA_LIBS := .tools/kafka/libs
+KAFKA_POM := deploy/kafka/pom.xml
+
+.PHONY: install chromium kafka-jars validate-deploy toxiproxy run demo test test-unit test-integration test-e2e test-security test-kafka test-fault bench schemas asyncapi clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -27,8 +30,44 @@ chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
-run: install  ## the embedded stack, the services and the ops console; Ctrl-C stops everything
-	PATHWAYS_DEV_MODE=1 $(VENV)/bin/pathways run
+# Apache Kafka's jars (version pinned in deploy/kafka/pom.xml), fetched by Maven; needs Java 17+ and mvn.
+$(KAFKA_LIBS)/.installed: $(KAFKA_POM)
+	rm -rf $(KAFKA_LIBS)
+	mvn -q -B -f $(KAFKA_POM) -Dmaven.repo.local=$(CURDIR)/.tools/m2 dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/$(KAFKA_LIBS)
+	touch $@
+
+kafka-jars: $(KAFKA_LIBS)/.installed  ## Apache Kafka from Maven Central into .tools/kafka/libs
+
+BROKER ?= tansu
+
+# Deployment files checked offline: the compose file against the Compose Specification schema (shipped
+# in the docker-compose 1.29.2 wheel on PyPI, a 2021 edition of the spec), the Kubernetes manifests
+# with kubeconform (a Go module) against the Kubernetes JSON schemas shipped in the kubernetes-validate
+# wheel on PyPI, made standalone by deploy/k8s_schemas.py. Nothing is fetched from elsewhere.
+KUBECONFORM_VERSION := v0.7.0
+K8S_VERSION := 1.33.0
+SCHEMAS := .tools/schemas
+
+$(SCHEMAS)/.installed: $(UV) deploy/k8s_schemas.py
+	rm -rf $(SCHEMAS) .tools/dl && mkdir -p $(SCHEMAS) .tools/dl
+	.tools/bin/pip download --quiet --no-deps --dest .tools/dl docker-compose==1.29.2 kubernetes-validate==1.37.0
+	$(PYTHON) -c "import zipfile, glob; z = zipfile.ZipFile(glob.glob('.tools/dl/docker_compose-*.whl')[0]); \
+	  open('$(SCHEMAS)/compose-spec.json', 'wb').write(z.read('compose/config/compose_spec.json'))"
+	$(PYTHON) deploy/k8s_schemas.py .tools/dl/kubernetes_validate-1.37.0-py3-none-any.whl $(K8S_VERSION) $(SCHEMAS)/kubernetes
+	touch $@
+
+.tools/bin/kubeconform: $(UV)
+	GOBIN=$(CURDIR)/.tools/bin GOPATH=$(CURDIR)/.tools/go GOCACHE=$(CURDIR)/.tools/go-cache GOFLAGS=-modcacherw \
+	  go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+
+validate-deploy: install $(SCHEMAS)/.installed .tools/bin/kubeconform  ## compose file and Kubernetes manifests, offline
+	$(VENV)/bin/python deploy/validate_compose.py $(SCHEMAS)/compose-spec.json docker-compose.yml
+	.tools/bin/kubeconform -strict -summary -kubernetes-version $(K8S_VERSION) \
+	  -schema-location '$(SCHEMAS)/kubernetes/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json' \
+	  deploy/k8s
+
+run: install $(if $(filter kafka,$(BROKER)),kafka-jars)  ## the embedded stack, the services and the ops console (BROKER=kafka: Apache Kafka); Ctrl-C stops
+	PATHWAYS_DEV_MODE=1 $(VENV)/bin/pathways run --broker $(BROKER)
 
 demo: install  ## beside a running `make run`: the README walk-through as a script
 	$(VENV)/bin/pathways demo
@@ -61,8 +100,17 @@ test-security: install  ## authorisation matrix, privacy scan, API and consumer 
 test-fault: install toxiproxy  ## the services as processes under faults (kills, restarts, network), one checker
 	$(VENV)/bin/pytest -m fault
 
-bench: install  ## figures, printed: kit replay vs raw aiokafka, screening throughput, policy simulation speed
-	$(VENV)/bin/pathways bench
+test-kafka: install kafka-jars  ## the integration and end-to-end tiers on Apache Kafka instead of Tansu
+	PATHWAYS_TEST_BROKER=kafka $(VENV)/bin/pytest -m "integration or e2e"
+
+# Short by default so `make bench` takes a few minutes; larger runs: BENCH_EVENTS=1000000 BENCH_RATES=15,30,60,100.
+BENCH_EVENTS ?= 200000
+BENCH_RATES ?= 10,30
+BENCH_SECONDS ?= 10
+
+bench: install $(if $(filter kafka both,$(BROKER)),kafka-jars)  ## figures, printed and written as JSON: kit replay vs raw aiokafka (BROKER=both: Tansu and Apache Kafka side by side), end to end, screening, policy simulation
+	$(VENV)/bin/pathways bench --broker $(BROKER) --events $(BENCH_EVENTS)
+	$(VENV)/bin/pathways bench e2e --rates $(BENCH_RATES) --seconds $(BENCH_SECONDS)
 	$(VENV)/bin/pathways bench-screening
 	$(VENV)/bin/pathways bench-simulation
 

@@ -257,58 +257,59 @@ async def test_a_parked_dead_letter_is_found_replayed_and_seen_processed(system,
 
 
 async def test_a_discard_needs_a_confirmation_and_hides_the_record(system, page):
-    # A record no consumer could ever read (not a CloudEvent), parked by the notification consumer.
+    # A record no consumer could ever read (not a CloudEvent), parked by the notification consumer (the only
+    # consumer of this topic: a topic several services read gets one dead letter per consumer group).
     producer = AIOKafkaProducer(bootstrap_servers=system.kafka)
     await producer.start()
     marker = f"garbage-{uuid.uuid4().hex[:8]}"
     try:
-        await producer.send_and_wait("referral.created", marker.encode(), key=marker.encode())
+        await producer.send_and_wait("establishment.certification_changed", marker.encode(), key=marker.encode())
     finally:
         await producer.stop()
 
     async def parked():
-        return [r for r in await read_all(system.kafka, "referral.created.dlq") if r.value == marker.encode()]
+        return [r for r in await read_all(system.kafka, "establishment.certification_changed.dlq") if r.value == marker.encode()]
 
     record = (await eventually(parked, timeout=60))[0]
     await sign_in(page, system)
-    await page.goto(system.console + "/dead-letters?topic=referral.created&reason_class=invalid_event")
+    await page.goto(system.console + "/dead-letters?topic=establishment.certification_changed&reason_class=invalid_event")
     row = page.locator("tr.dead-letter", has_text=marker).first
     await row.locator("a", has_text="Discard").click()
     await page.fill("input[name=why]", "not an event: a test's garbage")
     async with httpx.AsyncClient(base_url=system.console, timeout=10, headers=bearer(Role.OPS, "ops")) as http:
         unconfirmed = await http.post("/dead-letters/discard", data={
-            "dlq_topic": "referral.created.dlq", "partition": record.partition, "offset": record.offset,
+            "dlq_topic": "establishment.certification_changed.dlq", "partition": record.partition, "offset": record.offset,
             "why": "no confirmation"})
         assert unconfirmed.status_code == 422 and "confirm" in unconfirmed.text
     await page.check("input[name=confirm]")
     await page.click("button.danger")
-    await page.wait_for_url("**/dead-letters?topic=referral.created")
+    await page.wait_for_url("**/dead-letters?topic=establishment.certification_changed")
     assert await page.locator("tr.dead-letter", has_text=marker).count() == 0
-    await page.goto(system.console + "/dead-letters?topic=referral.created&show=all")
+    await page.goto(system.console + "/dead-letters?topic=establishment.certification_changed&show=all")
     assert await page.locator("tr.dead-letter", has_text=marker).locator(".pill").first.inner_text() == "discarded"
 
 
 async def test_replay_matching_a_filter_sends_each_open_record_once(system, page):
-    # Two records no consumer can read, on a topic the notification service reads: parked as invalid events.
+    # Two records no consumer can read, on a topic only the notification service reads: parked as invalid events.
     markers = [f"junk-{uuid.uuid4().hex[:8]}" for _ in range(2)]
     producer = AIOKafkaProducer(bootstrap_servers=system.kafka)
     await producer.start()
     try:
         for marker in markers:
-            await producer.send_and_wait("case.closed", marker.encode(), key=marker.encode())
+            await producer.send_and_wait("inspection.scheduled", marker.encode(), key=marker.encode())
     finally:
         await producer.stop()
 
     async def parked(copies: int):
-        records = await read_all(system.kafka, "case.closed.dlq")
+        records = await read_all(system.kafka, "inspection.scheduled.dlq")
         return all(sum(r.value == m.encode() for r in records) >= copies for m in markers)
 
     await eventually(lambda: parked(1), timeout=60)
     await sign_in(page, system)
-    await page.goto(system.console + "/dead-letters?topic=case.closed&reason_class=invalid_event")
+    await page.goto(system.console + "/dead-letters?topic=inspection.scheduled&reason_class=invalid_event")
     await page.fill("#replay-matching input[name=why]", "checking the new decoder")
     await page.click("#replay-matching button")
-    await page.wait_for_url("**/dead-letters?topic=case.closed")
+    await page.wait_for_url("**/dead-letters?topic=inspection.scheduled")
     # Replayed, they are still not events: parked again, as new records. The originals say replayed.
     await eventually(lambda: parked(2), timeout=60)
     await page.reload()
@@ -318,7 +319,7 @@ async def test_replay_matching_a_filter_sends_each_open_record_once(system, page
     # A second replay of the same filter sends only the records parked since, never the replayed ones again.
     await page.fill("#replay-matching input[name=why]", "once more")
     await page.click("#replay-matching button")
-    await page.wait_for_url("**/dead-letters?topic=case.closed")
+    await page.wait_for_url("**/dead-letters?topic=inspection.scheduled")
     await page.goto(system.console + "/audit")
     latest = await page.locator("tr.audit").first.inner_text()
     assert "dead_letter.replay_matching" in latest and "replayed 2" in latest and "once more" in latest

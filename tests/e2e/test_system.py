@@ -26,9 +26,9 @@ from pathways_runtime import operations as ops
 from pathways_contracts import TOPICS, decode
 from pathways_runtime.auth import Role
 from pathways_runtime.broker import ensure_topics
-from pathways_runtime.embedded import EmbeddedKafka, free_port
+from pathways_runtime.embedded import EmbeddedApacheKafka, EmbeddedKafka, free_port
 from pathways_runtime.settings import Settings
-from support import WebhookReceiver, bearer, eventually, read_all
+from support import WebhookReceiver, bearer, eventually, own_broker, read_all
 
 pytestmark = pytest.mark.e2e
 SCHEMAS = Path(__file__).parents[2] / "contracts" / "schemas"
@@ -38,7 +38,7 @@ SCHEMAS = Path(__file__).parents[2] / "contracts" / "schemas"
 class System:
     urls: dict[str, str]
     trace_dir: Path
-    kafka: EmbeddedKafka
+    kafka: EmbeddedKafka | EmbeddedApacheKafka
     database_url: str
 
 
@@ -57,7 +57,7 @@ async def system(infrastructure, tmp_path_factory) -> Iterator[System]:
     # A broker and a database of its own, so the in-process services of the integration tests
     # (same consumer group names) cannot take its events.
     state = tmp_path_factory.mktemp("e2e")
-    with EmbeddedKafka(log_dir=state / "logs") as kafka:
+    with own_broker(state) as kafka:
         database_url = await _fresh_database(infrastructure.database_url, "pathways_e2e")
         await ensure_topics(Settings(KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers))
         env = dict(os.environ) | {

@@ -47,10 +47,14 @@ def _referral():
 
 
 def _notification():
-    from pathways_notification.app import app
-    from pathways_notification.bootstrap import service
+    from pathways_notification.app import create_app
+    from pathways_notification.bootstrap import bootstrap
+    from pathways_notification.settings import NotificationSettings
 
-    return service, app
+    # The tests' webhook receivers listen on this machine: loopback is allowed explicitly, as an operator would.
+    settings = NotificationSettings(OTEL_SERVICE_NAME="notification", webhook_allowed_networks=["127.0.0.0/8"])
+    app = create_app(bootstrap(settings))
+    return app.state.service, app
 
 
 @pytest.fixture(scope="session")

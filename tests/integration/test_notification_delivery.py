@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 
 from pathways_contracts import CloudEvent, Event, encode
 from pathways_contracts.events import InspectionCompleted, RedFlagRaised, VictimServiceEngaged
-from pathways_notification.settings import delivery_settings
+from pathways_notification.adapters.email import EmailSettings
 from pathways_runtime.auth import Role
 from support import WebhookReceiver, bearer, eventually, read_all
 
@@ -40,12 +40,13 @@ def _recipe() -> dict:
 
 
 @pytest.fixture
-def fast_retries(monkeypatch):
-    """Seconds, not minutes, between attempts; the worker reads these on every decision."""
-    monkeypatch.setattr(delivery_settings, "base_seconds", 0.05)
-    monkeypatch.setattr(delivery_settings, "cap_seconds", 0.3)
-    monkeypatch.setattr(delivery_settings, "max_attempts", 200)
-    return delivery_settings
+def fast_retries(running, monkeypatch):
+    """Seconds, not minutes, between attempts; the worker reads the running service's settings on every decision."""
+    settings = running.services["notification"].settings
+    monkeypatch.setattr(settings, "delivery_base_seconds", 0.05)
+    monkeypatch.setattr(settings, "delivery_cap_seconds", 0.3)
+    monkeypatch.setattr(settings, "delivery_max_attempts", 200)
+    return settings
 
 
 @pytest.fixture
@@ -80,8 +81,10 @@ def red_flag(jurisdiction: str, level: str = "red_flag", codes: list[str] = VULN
 
 
 async def subscribe(running, *, event_types: list[str], role: str = "labor", **more) -> dict:
+    # Operations subscribe the department with the role the test needs (a department's own token would
+    # subscribe it with its granted role only).
     body = {"department": "city-police", "role": role, "event_types": event_types} | more
-    response = await running.notification.post("/subscriptions", headers=DEPARTMENT, json=body)
+    response = await running.notification.post("/subscriptions", headers=OPS, json=body)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -155,7 +158,7 @@ async def test_a_receiver_down_for_a_while_gets_every_message_once_back_in_order
 
 async def test_a_dead_receivers_deliveries_are_parked_announced_and_replayed(running, producer, receiver,
                                                                              fast_retries, infrastructure):
-    fast_retries.max_attempts = 2
+    fast_retries.delivery_max_attempts = 2
     where = unique_jurisdiction()
     receiver.status = 503
     sub = await subscribe(running, event_types=["inspection.completed"], url=receiver.url, jurisdictions=[where])
@@ -257,10 +260,8 @@ async def test_email_delivery_arrives_at_the_smtp_server_redacted(running, produ
 
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
-    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("SMTP_PORT", str(port))
-    monkeypatch.setenv("SMTP_STARTTLS", "false")
-    monkeypatch.setenv("SMTP_FROM", "pathways@city.example")
+    monkeypatch.setattr(running.services["notification"].settings, "email", EmailSettings(
+        host="127.0.0.1", port=port, starttls=False, sender="pathways@city.example"))
     try:
         where = unique_jurisdiction()
         sub = await subscribe(running, role="police", channel="email", email="intake@police.city.example",
@@ -270,7 +271,8 @@ async def test_email_delivery_arrives_at_the_smtp_server_redacted(running, produ
 
         [message] = await eventually(lambda: _some(inbox))
         assert message["To"] == "intake@police.city.example"
-        [row] = await deliveries(running, sub["id"], "delivered")
+        # the worker records the delivery after the SMTP server has answered: a moment after the inbox has it
+        [row] = await eventually(lambda: deliveries(running, sub["id"], "delivered"))
         assert message["Pathways-Delivery-Id"] == row["id"]
         body = json.loads(message.get_content())
         assert body["id"] == event.id and sorted(body["data"]["indicator_codes"]) == sorted(OPERATION)

@@ -10,7 +10,6 @@ import asyncpg
 import pytest
 
 from pathways_contracts import decode
-from pathways_notification.settings import delivery_settings
 from pathways_runtime.auth import Role
 from referral_scenarios import TRIAGE, case_of, events_of, publish, red_flag
 from support import WebhookReceiver, bearer, eventually, read_all
@@ -108,9 +107,10 @@ async def test_a_case_with_a_do_not_contact_person_notifies_nothing_while_others
 
 async def test_a_restriction_cancels_what_was_still_waiting_for_a_down_receiver(
         running, infrastructure, receiver, notification_db, monkeypatch):
-    monkeypatch.setattr(delivery_settings, "base_seconds", 0.05)
-    monkeypatch.setattr(delivery_settings, "cap_seconds", 0.3)
-    monkeypatch.setattr(delivery_settings, "max_attempts", 200)
+    settings = running.services["notification"].settings
+    monkeypatch.setattr(settings, "delivery_base_seconds", 0.05)
+    monkeypatch.setattr(settings, "delivery_cap_seconds", 0.3)
+    monkeypatch.setattr(settings, "delivery_max_attempts", 200)
     receiver.status = 503
     sub = await subscribe_to_triage(running, receiver.url)
     case_id = await open_case(running)

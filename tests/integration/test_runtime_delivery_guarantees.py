@@ -16,10 +16,9 @@ from pathways_contracts import CloudEvent
 from pathways_contracts.events import CaseClosed, RedFlagRaised
 from pathways_runtime.auth import Role
 from pathways_runtime.broker import ensure_topics
-from pathways_runtime.embedded import EmbeddedKafka
 from pathways_runtime.service import Service
 from pathways_runtime.settings import Settings
-from support import bearer, eventually, read_all
+from support import bearer, eventually, own_broker, read_all
 
 pytestmark = pytest.mark.integration
 TRIAGE = bearer(Role.TRIAGE, "mdt")
@@ -147,7 +146,7 @@ async def _contains(items: list, item) -> bool:
 
 
 async def test_an_event_recorded_while_the_broker_is_down_is_published_when_it_returns(infrastructure, tmp_path):
-    broker = EmbeddedKafka(log_dir=tmp_path)
+    broker = own_broker(tmp_path)
     with broker:
         settings = Settings(KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers, OTEL_SERVICE_NAME="tests-outage",
                             PATHWAYS_OUTBOX_POLL_SECONDS=0.5)

@@ -18,10 +18,9 @@ def test_empty_filter_matches_anything():
     assert matches(Filter(), "referral.accepted", {})
 
 
-def test_event_types_and_jurisdictions():
-    spec = Filter(event_types={"redflag.raised"}, jurisdictions={"olmsted"})
+def test_jurisdictions():
+    spec = Filter(jurisdictions={"olmsted"})
     assert matches(spec, "redflag.raised", RED_FLAG)
-    assert not matches(spec, "case.opened", RED_FLAG)
     assert not matches(spec, "redflag.raised", RED_FLAG | {"jurisdiction": "hennepin"})
 
 
@@ -53,7 +52,7 @@ def test_a_constraint_on_a_field_the_event_lacks_does_not_match():
 
 
 def test_a_filter_arrives_as_json_from_the_api():
-    spec = Filter.model_validate({"event_types": ["redflag.raised"], "min_level": "urgent", "categories": ["sex"]})
+    spec = Filter.model_validate({"min_level": "urgent", "categories": ["sex"]})
     assert spec.min_level is Level.URGENT and spec.categories == {Category.SEX}
 
 
@@ -77,7 +76,6 @@ def _constraint(universe: list) -> st.SearchStrategy[frozenset]:
 
 filters = st.builds(
     Filter,
-    event_types=_constraint(EVENT_TYPES),
     jurisdictions=_constraint(JURISDICTIONS),
     min_level=st.none() | st.sampled_from(list(Level)),
     categories=_constraint(list(Category)),
@@ -85,6 +83,7 @@ filters = st.builds(
 )
 
 
+@settings(deadline=None)
 @given(st.sampled_from(EVENT_TYPES), events)
 def test_property_an_empty_filter_matches_everything(event_type, data):
     assert matches(Filter(), event_type, data)
@@ -100,7 +99,6 @@ def tightened(draw, loose: Filter) -> Filter:
 
     levels = [lv for lv in Level if loose.min_level is None or lv.rank >= loose.min_level.rank]
     return Filter(
-        event_types=narrower(loose.event_types, EVENT_TYPES),
         jurisdictions=narrower(loose.jurisdictions, JURISDICTIONS),
         min_level=draw(st.sampled_from(levels)) if loose.min_level is not None or draw(st.booleans()) else None,
         categories=narrower(loose.categories, list(Category)),
@@ -108,7 +106,7 @@ def tightened(draw, loose: Filter) -> Filter:
     )
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)  # no per-example time limit: the machine is shared
 @given(st.data(), filters, st.sampled_from(EVENT_TYPES), events)
 def test_property_adding_a_constraint_never_widens_matches(data, loose, event_type, event):
     strict = data.draw(tightened(loose))

@@ -144,3 +144,63 @@ def test_person_keys_nested_in_an_allowed_field_are_dropped():
         {"version": 0, "roles": {"ops": {"events": {"case.closed": {"fields": ["outcome"]}}}}})
     data = {"outcome": {"summary": "closed", "person": {"name": "x"}, "items": [{"phone": "1", "kind": "a"}]}}
     assert _redact("ops", "case.closed", data, policy) == {"outcome": {"summary": "closed", "items": [{"kind": "a"}]}}
+
+
+# --- what each role must never receive, over every event type it can subscribe to ---------------------
+
+from pathways_notification.bootstrap import subscribable  # noqa: E402
+
+SUBSCRIBABLE = subscribable()
+REFERRAL_LIFECYCLE = {t for t in SUBSCRIBABLE if t.startswith("referral.")} | {"victim_service.engaged"}
+VULNERABILITY_FIELDS = {"minor_indicated", "score"}
+# Per role: event types it receives nothing of, and fields it never receives of any type. Written from each
+# role's description in the policy, so a policy change that contradicts its own description fails here.
+NEVER: dict[str, tuple[set[str], set[str]]] = {
+    # "nothing about engagement with services": referrals name the (victim-service) agencies.
+    "police": (REFERRAL_LIFECYCLE | {"consent.revoked"},
+               VULNERABILITY_FIELDS | {"agency_id", "interpreter_language", "outcome", "service"}),
+    "licensing": (REFERRAL_LIFECYCLE, VULNERABILITY_FIELDS | {"agency_id", "interpreter_language"}),
+    "finance": (REFERRAL_LIFECYCLE | {t for t in SUBSCRIBABLE if t.startswith("case.")},
+                VULNERABILITY_FIELDS | {"case_id", "referral_id", "agency_id"}),
+    "labor": ({"victim_service.engaged"}, set()),
+    "health": ({"victim_service.engaged"}, set()),
+    "housing": ({"victim_service.engaged"}, set()),
+    "ops": (set(), VULNERABILITY_FIELDS),
+    "child_protection": (set(), set()),
+    "victim_services": (set(), set()),
+}
+
+
+def test_the_table_names_every_role():
+    assert set(NEVER) == {str(r) for r in DepartmentRole}
+
+
+@pytest.mark.parametrize("event_type", SUBSCRIBABLE)
+@pytest.mark.parametrize("role", ROLES)
+def test_a_role_receives_nothing_it_must_not_of_any_type_it_can_subscribe_to(role, event_type):
+    never_types, never_fields = NEVER[str(role)]
+    out = _redact(role, event_type, _sample(event_type))
+    if event_type in never_types:
+        assert not receives(role, event_type) and out == {}, f"{role} receives {event_type}"
+        return
+    assert not never_fields & set(out), f"{role} / {event_type} leaks {never_fields & set(out)}"
+    limited = load_policy().roles[role].indicator_dimensions
+    if limited is not None and "indicator_codes" in out:
+        assert all(CATALOG.get(code) in limited for code in out["indicator_codes"])
+
+
+@pytest.mark.parametrize("event_type", ["referral.created", "referral.accepted", "referral.expired"])
+def test_police_get_no_referral_naming_an_agency(event_type):
+    """Issue 14 item 10: a police webhook received referral.created and referral.accepted naming victim-service
+    agencies, though its policy promises nothing about engagement with services."""
+    assert not receives("police", event_type)
+    assert _redact("police", event_type, _sample(event_type)) == {}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_envelope_subject_is_a_field_the_role_may_see(role):
+    """A webhook's CloudEvent carries ``subject`` beside the redacted data: it must not reveal more."""
+    for event_type in SUBSCRIBABLE:
+        view = load_policy().roles[role].events[event_type]
+        if view != "none":
+            assert registry()[event_type].subject_field in view.fields, f"{role} / {event_type}"

@@ -52,6 +52,7 @@ async def test_a_real_delivery_verifies_and_yields_its_idempotency_key():
     request = await _captured_delivery(PAYLOAD, "dlv-42")
     assert verify(SECRET, dict(request.headers), request.content) == "dlv-42"
     assert json.loads(request.content) == PAYLOAD
+    assert request.headers["content-type"] == "application/cloudevents+json"  # structured mode
 
 
 async def test_header_case_does_not_matter():

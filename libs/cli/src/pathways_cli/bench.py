@@ -5,8 +5,8 @@
 3. Kit, decode and dispatch: the same read, then what the kit does with each record before the
    database: decode the CloudEvent headers, validate the data against its contract model, build the
    handler's context and call a no-op handler through ``DepartmentConsumer``'s dispatch.
-4. Kit, full path, on a smaller N: a real ``DepartmentConsumer`` (FastStream subscriber, inbox row and
-   transaction in PostgreSQL per event, offset committed per event) with a no-op handler. Only when the
+4. Kit, full path, on a smaller N: a real ``DepartmentConsumer`` (FastStream batch subscriber, one
+   transaction, one inbox claim and one offset commit per batch, a savepoint per event) with a no-op handler. Only when the
    bench started its own broker: the kit reads the topic named after the event type, which on a shared
    cluster is live data.
 
@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import tempfile
 import time
 import uuid
@@ -35,7 +36,7 @@ from confluent_kafka import Producer
 
 from pathways_contracts import CloudEvent, TopicSpec, decode
 from pathways_contracts.events import RedFlagRaised
-from pathways_runtime.broker import ensure_topics
+from pathways_runtime.broker import ensure_topics, partitions_of
 from pathways_runtime.settings import Settings
 
 EVENT_TYPE = RedFlagRaised.event_type
@@ -89,7 +90,7 @@ async def _read(bootstrap: str, topic: str, count: int, on_batch) -> Figure:
                                 fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        partitions = await partitions_of(consumer, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         seen, started = 0, time.perf_counter()
@@ -112,7 +113,7 @@ async def raw_rate(bootstrap: str, topic: str, count: int) -> Figure:
 
 async def kit_decode_dispatch_rate(bootstrap: str, topic: str, count: int) -> Figure:
     from pathways_consumer_kit import Context, DepartmentConsumer
-    from pathways_runtime.testing import FakeUnitOfWork
+    from types import SimpleNamespace
 
     kit = DepartmentConsumer("bench")
 
@@ -120,10 +121,12 @@ async def kit_decode_dispatch_rate(bootstrap: str, topic: str, count: int) -> Fi
     async def no_op(event: RedFlagRaised, ctx: Context) -> None:
         return None
 
+    no_database = SimpleNamespace(conn=None)  # the handler's context names a connection; this bench has none
+
     async def decode_and_dispatch(records) -> None:
         for record in records:
             event = decode(record.headers, record.value, expected_type=EVENT_TYPE)
-            await kit._dispatch(event, FakeUnitOfWork())  # no database here
+            await kit._dispatch(event, no_database)
 
     seen, seconds = await _read(bootstrap, topic, count, decode_and_dispatch)
     return Figure("kit decode + validate + dispatch (no database)", seen, seconds)
@@ -145,23 +148,23 @@ async def kit_full_rate(settings: Settings, count: int) -> Figure:
 
     async with kit.running():
         await asyncio.wait_for(done.wait(), timeout=max(120, count / 50))
-    return Figure("kit full path (FastStream, inbox in PostgreSQL, commit per event)", len(stamps),
+    return Figure("kit full path (FastStream batches, inbox in PostgreSQL, savepoint per event)", len(stamps),
                   stamps[-1] - stamps[0])
 
 
 @contextlib.contextmanager
-def infrastructure(need_database: bool) -> Iterator[tuple[str, str | None, bool]]:
+def infrastructure(need_database: bool, broker: str = "tansu") -> Iterator[tuple[str, str | None, bool]]:
     """(bootstrap, database url, whether the broker is ours); starts what the environment does not name."""
-    from pathways_runtime.embedded import EmbeddedKafka, EmbeddedPostgres
+    from pathways_runtime.embedded import EmbeddedPostgres, embedded_broker
 
     with contextlib.ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pathways-bench-")))
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         own_broker = bootstrap is None
         if own_broker:
-            bootstrap = stack.enter_context(EmbeddedKafka()).bootstrap_servers
+            bootstrap = stack.enter_context(embedded_broker(broker, data_dir=folder / "kafka")).bootstrap_servers
         database = os.environ.get("DATABASE_URL")
         if database is None and need_database and own_broker:
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pathways-bench-")))
             database = stack.enter_context(EmbeddedPostgres(folder / "pg")).url
         yield bootstrap, database, own_broker
 
@@ -170,16 +173,34 @@ def ratio_line(kit: Figure, raw: Figure) -> str:
     return f"  ratio {kit.name} / raw: {kit.rate / raw.rate:.3f}"
 
 
-def bench(events: int = typer.Option(1_000_000, "--events", help="Events on the topic for raw and kit replay."),
+def bench(ctx: typer.Context,
+          events: int = typer.Option(1_000_000, "--events", help="Events on the topic for raw and kit replay."),
           full_events: int = typer.Option(5_000, "--full-events",
                                           help="Events through the kit's full database path (0 to skip)."),
+          broker: str = typer.Option("tansu", "--broker",
+                                     help="The embedded broker: tansu, kafka (Apache Kafka), or both, side by side."),
           as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON object.")) -> None:
     """Replay throughput of the consumer kit beside the raw aiokafka consume rate, measured in the same run."""
-    figures = asyncio.run(_bench(events, full_events))
-    if as_json:
-        print(json.dumps({f.name: {"events": f.events, "seconds": round(f.seconds, 3), "per_second": round(f.rate)}
-                          for f in figures}))
+    if ctx.invoked_subcommand is not None:  # `pathways bench e2e`: only the subcommand runs
         return
+    kinds = ["tansu", "kafka"] if broker == "both" else [broker]
+    if not set(kinds) <= {"tansu", "kafka"}:
+        raise typer.BadParameter("tansu, kafka or both", param_hint="--broker")
+    runs = {kind: asyncio.run(_bench(events, full_events, kind)) for kind in kinds}
+    if as_json:
+        print(json.dumps({kind: {f.name: {"events": f.events, "seconds": round(f.seconds, 3),
+                                          "per_second": round(f.rate)} for f in figures}
+                          for kind, figures in runs.items()} if len(runs) > 1 else
+                         {f.name: {"events": f.events, "seconds": round(f.seconds, 3), "per_second": round(f.rate)}
+                          for f in runs[kinds[0]]}))
+        return
+    if len(runs) > 1:
+        print(f"{'':70s} " + "".join(f"{kind + ' /s':>14s}" for kind in kinds))
+        for name in [f.name for f in runs[kinds[0]]]:
+            rates = [next((f.rate for f in runs[kind] if f.name == name), float("nan")) for kind in kinds]
+            print(f"{name:70s} " + "".join(f"{rate:>14,.0f}" for rate in rates))
+        return
+    figures = runs[kinds[0]]
     for figure in figures:
         print(f"{figure.name:70s} {figure.events:>9,d} events  {figure.seconds:8.2f} s  {figure.rate:>12,.0f} /s")
     raw = next(f for f in figures if f.name.startswith("raw"))
@@ -187,16 +208,18 @@ def bench(events: int = typer.Option(1_000_000, "--events", help="Events on the 
         print(ratio_line(kit, raw))
 
 
-async def _bench(events: int, full_events: int) -> list[Figure]:
+async def _bench(events: int, full_events: int, broker: str = "tansu") -> list[Figure]:
     os.environ.setdefault("PATHWAYS_CONSUMER_SESSION_TIMEOUT_MS", "6000")  # a quick group join on Tansu
+    # The kit serves no HTTP, but a service refuses to start without a signing secret: a throwaway one.
+    os.environ.setdefault("PATHWAYS_JWT_SECRET", secrets.token_urlsafe(48))
     # FastStream's access log writes two lines per event: it would measure the terminal, not the kit.
     for name in ("faststream.access", "faststream.access.kafka"):  # FastStream sets the child's level itself
         logging.getLogger(name).disabled = True
-    with infrastructure(need_database=full_events > 0) as (bootstrap, database, own_broker):
+    with infrastructure(need_database=full_events > 0, broker=broker) as (bootstrap, database, own_broker):
         settings = Settings(kafka_bootstrap_servers=bootstrap, **({"database_url": database} if database else {}))
         topic = f"bench.{uuid.uuid4().hex[:8]}.{EVENT_TYPE}"
         await ensure_topics(settings, [TopicSpec(topic, PARTITIONS, "pathways bench")])
-        print(f"broker {bootstrap} ({'embedded, started by the bench' if own_broker else 'from the environment'});"
+        print(f"broker {bootstrap} ({f'embedded {broker}, started by the bench' if own_broker else 'from the environment'});"
               f" topic {topic}, {PARTITIONS} partitions", flush=True)
         figures = [await asyncio.to_thread(produce, bootstrap, topic, events)]
         print(f"produced {events:,d} events", flush=True)

@@ -15,18 +15,20 @@ from rich.tree import Tree
 
 from pathways_cli import (
     bench,
+    bench_e2e,
     bench_screening,
     deliveries,
     demo,
     establishments,
     insights,
+    kafka_admin,
     reports,
     scaffold,
     stack,
 )
 from pathways_runtime import operations as ops
 from pathways_runtime.auth import Role
-from pathways_runtime.settings import Settings
+from pathways_runtime.settings import EMBEDDED_FETCH_MAX_WAIT_MS, Settings
 
 app = typer.Typer(help="Pathways: the event backbone of a city's response to human trafficking.",
                   no_args_is_help=True)
@@ -36,8 +38,12 @@ app.command("demo")(demo.demo)
 app.add_typer(establishments.app, name="establishments")
 app.add_typer(reports.app, name="reports")
 app.add_typer(deliveries.app, name="deliveries")
+app.add_typer(kafka_admin.app, name="kafka")
 app.command("new-consumer")(scaffold.new_consumer)
-app.command("bench")(bench.bench)
+bench_app = typer.Typer(invoke_without_command=True)
+bench_app.callback()(bench.bench)  # `pathways bench`: the kit's replay against raw consume, as before
+bench_app.command("e2e")(bench_e2e.e2e)
+app.add_typer(bench_app, name="bench")
 app.add_typer(bench_screening.app, name="bench-screening")
 app.command("simulate")(insights.simulate)
 app.command("stats")(insights.stats)
@@ -47,23 +53,32 @@ STATE_DIR = Path(os.environ.get("PATHWAYS_STATE_DIR", ".pathways"))
 
 
 @app.command()
-def run() -> None:
+def run(broker: str = typer.Option(
+        "tansu", "--broker",
+        help="The embedded broker: tansu (in memory, nothing to install) or kafka (Apache Kafka, durable in "
+             ".pathways/kafka; `make kafka-jars` first). Ignored when KAFKA_BOOTSTRAP_SERVERS is set.")) -> None:
     """Start the embedded PostgreSQL and broker, create the topics, start the services."""
+    from pathways_runtime.embedded import BROKERS
+
+    if broker not in BROKERS:
+        raise typer.BadParameter(f"one of {', '.join(BROKERS)}", param_hint="--broker")
     settings = Settings()
     STATE_DIR.mkdir(exist_ok=True)
     if settings.dev_mode:
         console.print("[bold yellow]DEVELOPMENT MODE[/] (PATHWAYS_DEV_MODE=1): development allowances are on; "
                       "never put real people's data in this stack.")
     with contextlib.ExitStack() as running:
-        with console.status("starting PostgreSQL and the broker"):
-            kafka, database = running.enter_context(stack.embedded_infrastructure(STATE_DIR, settings))
-        console.print(f"[green]✓[/] broker [bold]{kafka}[/]   PostgreSQL [bold]{database}[/]")
+        with console.status(f"starting PostgreSQL and the broker ({broker})"):
+            kafka, database = running.enter_context(stack.embedded_infrastructure(STATE_DIR, settings, broker))
+        console.print(f"[green]✓[/] broker [bold]{kafka}[/] ({broker})   PostgreSQL [bold]{database}[/]")
         created = stack.prepare_topics(kafka)
         console.print(f"[green]✓[/] topics ready ({len(created)} created)")
         trace_dir = str((STATE_DIR / "traces").resolve())
         env = dict(os.environ) | stack.service_secrets(settings) | {
             "KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database, "PATHWAYS_TRACE_DIR": trace_dir,
             "PATHWAYS_STATE_DIR": str(STATE_DIR.resolve())}
+        if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):  # the embedded broker: see EMBEDDED_FETCH_MAX_WAIT_MS
+            env.setdefault("PATHWAYS_CONSUMER_FETCH_MAX_WAIT_MS", str(EMBEDDED_FETCH_MAX_WAIT_MS))
         started = stack.start_services(env, STATE_DIR)
         started += stack.start_services(stack.console_env(env, started), STATE_DIR, [stack.console(env)])
         try:
@@ -134,10 +149,15 @@ def tokens(
 
 
 @app.command("create-topics")
-def create_topics(replication: int = typer.Option(1, help="Replication factor (3 on a production cluster).")
-                  ) -> None:
-    """Create every event topic and its dead-letter topic that does not exist yet."""
-    created = stack.prepare_topics(Settings().kafka_bootstrap_servers, replication)
+def create_topics(
+        replication: int | None = typer.Option(
+            None, help="Replace the file's replication factor (1 on a single development broker); "
+                       "min.insync.replicas is lowered to leave one broker spare."),
+        file: Path | None = typer.Option(None, "--file", help="Topic definitions (default: deploy/kafka/topics.yaml, "
+                                                               "or $PATHWAYS_TOPICS_FILE)."),
+) -> None:
+    """Create every event topic and its dead-letter topic that does not exist yet, as the topics file says."""
+    created = stack.prepare_topics(Settings().kafka_bootstrap_servers, replication, file)
     console.print(f"[green]✓[/] {len(created)} topic(s) created: {', '.join(created) or 'none missing'}")
 
 

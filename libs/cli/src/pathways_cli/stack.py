@@ -1,7 +1,7 @@
 """`pathways run`: the embedded PostgreSQL and broker, the topics, and the services.
 
 Each service runs as its own process, exactly as it would in production; only
-the broker and the database are embedded. Setting ``KAFKA_BOOTSTRAP_SERVERS``
+the broker (Tansu, or Apache Kafka with ``--broker kafka``) and the database are embedded. Setting ``KAFKA_BOOTSTRAP_SERVERS``
 or ``DATABASE_URL`` uses that Kafka or PostgreSQL instead of starting one.
 """
 
@@ -21,7 +21,9 @@ import httpx
 
 from pathways_runtime.auth import Role, issue_token
 from pathways_runtime.broker import ensure_topics, wait_for_kafka
+from pathways_contracts import TOPICS
 from pathways_runtime.settings import Settings, installation_secret, new_field_key, new_jwt_secret
+from pathways_runtime.topic_config import find_topics_file, load_topics
 
 
 @dataclass(frozen=True)
@@ -100,15 +102,21 @@ def service_secrets(settings: Settings, environ: Mapping[str, str] = os.environ)
 
 
 @contextlib.contextmanager
-def embedded_infrastructure(state_dir: Path, settings: Settings) -> Iterator[tuple[str, str]]:
-    """Yield (kafka bootstrap, database url): the configured ones, or embedded ones started here."""
-    from pathways_runtime.embedded import EmbeddedKafka, EmbeddedPostgres
+def embedded_infrastructure(state_dir: Path, settings: Settings, broker_kind: str = "tansu",
+                            ) -> Iterator[tuple[str, str]]:
+    """Yield (kafka bootstrap, database url): the configured ones, or embedded ones started here.
+
+    ``broker_kind`` is ``tansu`` (topics in memory) or ``kafka`` (Apache Kafka, its log kept in
+    ``state_dir/kafka`` so topics and events survive a restart).
+    """
+    from pathways_runtime.embedded import EmbeddedPostgres, embedded_broker
 
     with contextlib.ExitStack() as stack:
         kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         if not kafka:
             host, port = settings.kafka_bootstrap_servers.split(":")
-            broker = stack.enter_context(EmbeddedKafka(host=host, port=int(port), log_dir=state_dir / "logs"))
+            broker = stack.enter_context(embedded_broker(broker_kind, host=host, port=int(port),
+                                                         log_dir=state_dir / "logs", data_dir=state_dir / "kafka"))
             kafka = broker.bootstrap_servers
         database = os.environ.get("DATABASE_URL")
         if not database:
@@ -118,12 +126,16 @@ def embedded_infrastructure(state_dir: Path, settings: Settings) -> Iterator[tup
         yield kafka, database
 
 
-def prepare_topics(kafka: str, replication: int = 1) -> list[str]:
+def prepare_topics(kafka: str, replication: int | None = 1, topics_file: Path | None = None) -> list[str]:
+    """Create the missing topics as ``deploy/kafka/topics.yaml`` defines them (the contracts' list when
+    no such file is at hand), with ``replication`` replacing the file's replication factor if given."""
     settings = Settings(KAFKA_BOOTSTRAP_SERVERS=kafka)
+    topics_file = topics_file or find_topics_file()
+    definitions = load_topics(topics_file) if topics_file else TOPICS
 
     async def go() -> list[str]:
         await wait_for_kafka(settings)
-        return await ensure_topics(settings, replication=replication)
+        return await ensure_topics(settings, definitions, replication=replication)
 
     return asyncio.run(go())
 

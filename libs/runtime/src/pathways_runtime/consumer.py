@@ -1,39 +1,45 @@
 """The consumer pipeline every subscriber runs through, written once.
 
-For each Kafka record:
+Records are consumed in batches (one ``getmany`` per poll; batch size and wait are settings). For
+each batch, in the order the records were read (per partition, the log's order):
 
-1. Decode it as a CloudEvent of the topic's type. A record that is not a
-   valid event (missing headers, bad JSON, unknown type, schema violation)
-   goes straight to ``<topic>.dlq`` with the reason, and is acknowledged.
-2. Open one database transaction; insert the inbox row
-   ``(consumer_group, event_id)``. If it already exists the event was
-   handled before: skip it (idempotent consumer).
-3. Run the handler in that transaction with a unit of work on it (its
-   repositories; ``emit`` writes to the outbox in the same transaction; the
-   handler's ``async with uow`` is a savepoint). Commit, then commit the Kafka offset
-   (``AckPolicy.NACK_ON_ERROR``: the offset moves only after success).
-4. A handler error rolls the transaction back and is retried with
-   exponential backoff; after the last attempt the record is parked on the
-   DLQ with the error, attempt count and source topic/partition/offset, and
-   the consumer moves on. Infrastructure errors (database or broker
-   unreachable) are not the message's fault: they are not parked; the offset
-   is not committed and the record is read again.
+1. Check each record at the edge: a header value that is not UTF-8, a value larger than its type
+   allows (``PATHWAYS_MAX_EVENT_BYTES``), or a record that is not a valid event (missing headers,
+   bad JSON, unknown type, schema violation) is parked on ``<topic>.dlq`` with the reason.
+2. Open ONE database transaction for the batch and claim every event in the inbox
+   ``(consumer_group, event_id)`` with one statement; an event already claimed was handled
+   before (idempotent consumer) and is skipped.
+3. Run each claimed event's handler under its own SAVEPOINT, with a unit of work on the batch's
+   connection (its repositories; ``emit`` writes to the outbox in the same transaction; the
+   handler's ``async with uow`` is a nested savepoint). A handler error rolls back that event's
+   savepoint only and is retried in place with exponential backoff; after the last attempt (or
+   at once for ``Unprocessable``) the event is parked with the error, attempt count and source
+   topic/partition/offset, its inbox claim is released (a replay from the DLQ is handled), and
+   the batch goes on. Later events wait while an earlier one is retried, so the order per key
+   (per partition) holds; a parked event does not block the ones after it.
+4. Commit the transaction, publish the batch's dead letters, then commit the Kafka offsets once
+   (``AckPolicy.NACK_ON_ERROR``: the offsets move only after all of this succeeded).
+5. Infrastructure errors (database or broker unreachable) are not the events' fault: nothing is
+   parked, the transaction rolls back, the offsets are rewound and the whole batch is read again
+   (the inbox makes the redelivery harmless).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union
 
 import asyncpg
-from faststream.exceptions import AckMessage
+from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
 from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from pathways_contracts import CloudEvent, Event, InvalidEvent, decode, dlq_topic
 from pathways_runtime import metrics
@@ -41,6 +47,7 @@ from pathways_runtime.errors import Unprocessable
 from pathways_runtime.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+_propagator = TraceContextTextMapPropagator()
 
 E = TypeVar("E", bound=Event)
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -68,8 +75,32 @@ class RetryPolicy:
         return self.backoff_seconds * 2 ** (attempt - 1)
 
 
-def dead_letter_headers(message: KafkaMessage, reason: str, attempts: int, group: str) -> dict[str, str]:
-    record = message.raw_message
+@dataclass(frozen=True)
+class BatchPolicy:
+    """How records are read: up to ``max_records`` per poll, waiting at most ``timeout_ms`` for the first.
+
+    ``fetch_max_wait_ms`` is how long the broker may hold a fetch that found nothing. Apache Kafka
+    answers a waiting fetch as soon as data arrives, so its default (500) costs no latency there; the
+    embedded Tansu broker does not, so each consume hop waits up to this long: see settings.
+    """
+
+    max_records: int = 500
+    timeout_ms: int = 20
+    fetch_max_wait_ms: int = 500
+
+
+@dataclass(frozen=True)
+class SizeLimits:
+    """The largest value (bytes) an event may have: per event type, else the default."""
+
+    default: int = 256 * 1024
+    per_type: Mapping[str, int] = field(default_factory=dict)
+
+    def limit(self, event_type: str) -> int:
+        return self.per_type.get(event_type, self.default)
+
+
+def dead_letter_headers(record: ConsumerRecord, reason: str, attempts: int, group: str) -> dict[str, str]:
     original = {k: v.decode("utf-8", "replace") for k, v in (record.headers or ())}
     return original | {
         "dlq_reason": reason[:2000],
@@ -82,12 +113,45 @@ def dead_letter_headers(message: KafkaMessage, reason: str, attempts: int, group
     }
 
 
+@dataclass
+class _Item:
+    """One record of a batch: the record as read, and its event or why it cannot be one."""
+
+    record: ConsumerRecord
+    event: CloudEvent | None = None
+    rejected: str | None = None
+
+
+def _tolerant(record: ConsumerRecord) -> ConsumerRecord:
+    """The record with header values FastStream can decode; a non-UTF-8 value is noted, not fatal.
+
+    FastStream's parser decodes every header as UTF-8 and, on a value that is not, raises before any
+    handler runs: the record was logged and skipped, neither handled nor parked. The pipeline parks
+    a noted record with the names of the bad headers.
+    """
+    bad = []
+    for name, value in record.headers or ():
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(name)
+        except AttributeError:  # None: FastStream cannot decode it either
+            bad.append(name)
+    if not bad:
+        return record
+    clean = dataclasses.replace(record, headers=tuple(
+        (k, (v or b"").decode("utf-8", "replace").encode()) for k, v in record.headers))
+    clean.pathways_bad_headers = bad  # type: ignore[attr-defined]
+    return clean
+
+
 class EventConsumers:
     """Registers typed handlers on a service's broker, each behind the pipeline above."""
 
     def __init__(self, broker: KafkaBroker, pool: Callable[[], asyncpg.Pool], *, schema: str,
                  unit_of_work_on: UnitOfWorkOn, group: str, retry: RetryPolicy,
-                 session_timeout_ms: int = 10_000) -> None:
+                 session_timeout_ms: int = 10_000, batch: BatchPolicy | None = None,
+                 sizes: SizeLimits | None = None) -> None:
         self._broker = broker
         self._pool = pool
         self._schema = schema
@@ -95,6 +159,9 @@ class EventConsumers:
         self._group = group
         self._retry = retry
         self._session_timeout_ms = session_timeout_ms
+        self._batch = batch or BatchPolicy()
+        self._sizes = sizes or SizeLimits()
+        self._tracer = trace.get_tracer("pathways.consumer")
 
     def on(self, model: type[E], *, title: str, description: str, group: str | None = None,
            ) -> Callable[[Handler], Handler]:
@@ -132,85 +199,134 @@ class EventConsumers:
             group_id=group,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
-            decoder=self._decoder(group),
+            batch=True,
+            max_records=self._batch.max_records,
+            batch_timeout_ms=self._batch.timeout_ms,
+            fetch_max_wait_ms=self._batch.fetch_max_wait_ms,
+            parser=self._parse,
+            decoder=self._decode,
             session_timeout_ms=self._session_timeout_ms,
             heartbeat_interval_ms=self._session_timeout_ms // 3,
             title=f"{', '.join(m.event_type for m in models)} → {title}",
             description=description,
         )(self._entry(models, handler, group))
 
-    def _decoder(self, group: str) -> Callable[..., Awaitable[Any]]:
-        async def decode_or_park(message: KafkaMessage) -> Any:
-            record = message.raw_message
-            try:  # the topic names the only event type it may carry
-                event = decode(record.headers, record.value, expected_type=record.topic)
-            except InvalidEvent as exc:
-                await self._park(message, f"invalid event: {exc.reason}", attempts=0, group=group)
-                raise AckMessage() from exc
-            message.cloud_event = event  # what the handler receives; FastStream's body is for the docs
-            return event.data.model_dump(mode="json")
+    @staticmethod
+    async def _parse(records: tuple[ConsumerRecord, ...], parse: Callable[..., Awaitable[Any]]) -> Any:
+        return await parse(tuple(_tolerant(r) for r in records))
 
-        return decode_or_park
+    async def _decode(self, message: KafkaMessage) -> list[Event]:
+        """Decode each record once: the items the pipeline works on, and the typed bodies for FastStream."""
+        items = [self._check(record) for record in message.raw_message]
+        message.pathways_items = items
+        return [item.event.data for item in items if item.event is not None]
+
+    def _check(self, record: ConsumerRecord) -> _Item:
+        bad_headers = getattr(record, "pathways_bad_headers", None)
+        if bad_headers:
+            return _Item(record, rejected=f"invalid event: header value(s) not UTF-8: {', '.join(bad_headers)}")
+        size, limit = len(record.value or b""), self._sizes.limit(record.topic)
+        if size > limit:
+            return _Item(record, rejected=f"invalid event: value of {size} bytes exceeds the {limit} bytes allowed"
+                                          f" for {record.topic}")
+        try:  # the topic names the only event type it may carry
+            return _Item(record, decode(record.headers, record.value, expected_type=record.topic))
+        except InvalidEvent as exc:
+            return _Item(record, rejected=f"invalid event: {exc.reason}")
 
     def _entry(self, models: list[type[Event]], handler: Handler, group: str) -> Callable[..., Awaitable[None]]:
-        async def entry(event: Any, message: Any) -> None:
-            await self._process(handler, group, message.cloud_event, message)
+        async def entry(events: Any, message: Any) -> None:
+            await self._process_batch(handler, group, message.pathways_items)
 
-        # FastStream reads the annotations: with one model the body is validated as (and documented as)
-        # the contract model; KafkaMessage (an annotated context alias) injects the raw message.
-        body = models[0] if len(models) == 1 else dict
-        entry.__annotations__ = {"event": body, "message": KafkaMessage, "return": None}
+        # FastStream reads the annotations: the body is documented as (a batch of) the contract model(s);
+        # the decoder hands it the already validated models, which pydantic passes through unchanged.
+        # KafkaMessage (an annotated context alias) injects the raw message.
+        body = models[0] if len(models) == 1 else Union[tuple(models)]  # noqa: UP007 (a runtime union)
+        entry.__annotations__ = {"events": list[body], "message": KafkaMessage, "return": None}
         topics = models[0].event_type.replace(".", "_") if len(models) == 1 else "events"
         entry.__name__ = f"{handler.__name__}_on_{topics}"
         entry.__doc__ = handler.__doc__
         return entry
 
-    async def _process(self, handler: Handler, group: str, event: CloudEvent, message: KafkaMessage) -> None:
-        # Searchable attributes on the consume span: `pathways trace <establishment or case id>` finds it.
-        trace.get_current_span().set_attributes({
-            "pathways.event_id": event.id, "pathways.event_type": event.type, "pathways.subject": event.subject,
-            "pathways.consumer_group": group})
-        started = metrics.now()
-        for attempt in range(1, self._retry.max_attempts + 1):
+    async def _process_batch(self, handler: Handler, group: str, items: list[_Item]) -> None:
+        parked: list[tuple[_Item, str, int]] = [(item, item.rejected, 0) for item in items if item.rejected]
+        events = [item for item in items if item.event is not None]
+        metrics.batch("consumer", len(items))
+        if events:
             try:
-                await self._handle_once(handler, group, event)
-                metrics.consumed(event.type, group, "processed", started)
-                return
+                await self._handle_batch(handler, group, events, parked)
             except TRANSIENT_ERRORS:
-                # Not the message's fault: leave the offset, let the record be read again.
-                metrics.consumed(event.type, group, "transient_error", started)
+                for item in events:
+                    metrics.consumed(item.event.type, group, "transient_error")
+                # Not the messages' fault: park nothing, let the batch be read again after a pause.
                 await asyncio.sleep(self._retry.backoff_seconds)
                 raise
-            except Unprocessable as exc:  # retrying cannot help: park it now
-                await self._park(message, f"unprocessable: {exc}", attempts=attempt, group=group)
-                return
-            except Exception as exc:  # noqa: BLE001 (every handler error is retried, then parked)
-                log.warning("handler failed", extra={"event_id": event.id, "event_type": event.type,
-                                                     "attempt": attempt, "error": repr(exc)})
-                if attempt == self._retry.max_attempts:
-                    await self._park(message, f"handler error: {exc!r}", attempts=attempt, group=group)
-                    return
-                await asyncio.sleep(self._retry.delay(attempt))
+        for item, reason, attempts in parked:  # after the commit: a crash before here re-reads the batch
+            await self._park(item.record, reason, attempts=attempts, group=group)
 
-    async def _handle_once(self, handler: Handler, group: str, event: CloudEvent) -> None:
+    async def _handle_batch(self, handler: Handler, group: str, items: list[_Item],
+                            parked: list[tuple[_Item, str, int]]) -> None:
         async with self._pool().acquire() as conn, conn.transaction():
-            claimed = await conn.fetchval(
-                f"insert into {self._schema}.inbox (consumer_group, event_id, event_type) values ($1, $2, $3)"
-                " on conflict do nothing returning true",
-                group, event.id, event.type,
-            )
-            if not claimed:
-                metrics.duplicate(event.type, group)
-                log.info("duplicate event skipped", extra={"event_id": event.id, "event_type": event.type})
-                return
-            await handler(event, self._unit_of_work_on(conn))
+            claimed = {r[0] for r in await conn.fetch(
+                f"insert into {self._schema}.inbox (consumer_group, event_id, event_type)"
+                " select $1, id, type from unnest($2::text[], $3::text[]) as e(id, type)"
+                " on conflict do nothing returning event_id",
+                group, [i.event.id for i in items], [i.event.type for i in items])}
+            released: list[str] = []
+            for item in items:
+                event = item.event
+                if event.id not in claimed:  # handled before, or a second copy in this batch
+                    log.info("duplicate event skipped", extra={"event_id": event.id, "event_type": event.type})
+                    metrics.duplicate(event.type, group)
+                    continue
+                claimed.discard(event.id)
+                failure = await self._handle_one(handler, group, item, conn)
+                if failure is not None:
+                    parked.append((item, *failure))
+                    released.append(event.id)
+            if released:  # a parked event was not handled: a replay from the DLQ must find no claim
+                await conn.execute(
+                    f"delete from {self._schema}.inbox where consumer_group = $1 and event_id = any($2::text[])",
+                    group, released)
 
-    async def _park(self, message: KafkaMessage, reason: str, attempts: int, group: str) -> None:
-        record = message.raw_message
-        metrics.parked(record.topic, group, reason)
+    async def _handle_one(self, handler: Handler, group: str, item: _Item,
+                          conn: asyncpg.Connection) -> tuple[str, int] | None:
+        """Run the handler under a savepoint, retried per the policy; a reason to park it, or None."""
+        event, record = item.event, item.record
+        parent = _propagator.extract({k: v.decode("utf-8", "replace") for k, v in record.headers or ()
+                                      if k == "traceparent"})
+        # One span per event, continuing the producer's trace: `pathways trace <id>` follows an event
+        # through every service although records are read in batches.
+        with self._tracer.start_as_current_span(
+                f"{record.topic} process", context=parent, kind=trace.SpanKind.CONSUMER,
+                attributes={"pathways.event_id": event.id, "pathways.event_type": event.type,
+                            "pathways.subject": event.subject, "pathways.consumer_group": group,
+                            "messaging.kafka.partition": record.partition,
+                            "messaging.kafka.offset": record.offset}):
+            started = metrics.now()
+            for attempt in range(1, self._retry.max_attempts + 1):
+                try:
+                    async with conn.transaction():  # a savepoint: this event's effects only
+                        await handler(event, self._unit_of_work_on(conn))
+                    metrics.consumed(event.type, group, "processed", started)
+                    return None
+                except TRANSIENT_ERRORS:
+                    raise
+                except Unprocessable as exc:  # retrying cannot help: park it now
+                    return f"unprocessable: {exc}", attempt
+                except Exception as exc:  # noqa: BLE001 (every handler error is retried, then parked)
+                    log.warning("handler failed", extra={"event_id": event.id, "event_type": event.type,
+                                                         "attempt": attempt, "error": repr(exc)})
+                    if attempt == self._retry.max_attempts:
+                        return f"handler error: {exc!r}", attempt
+                    await asyncio.sleep(self._retry.delay(attempt))
+        return None
+
+    async def _park(self, record: ConsumerRecord, reason: str, attempts: int, group: str) -> None:
         log.error("event parked on the dead-letter topic",
                   extra={"topic": record.topic, "error": reason, "attempt": attempts})
+        metrics.parked(record.topic, group, reason)
         await self._broker.publish(
             record.value, dlq_topic(record.topic), key=record.key,
-            headers=dead_letter_headers(message, reason, attempts, group),
+            headers=dead_letter_headers(record, reason, attempts, group),
         )

@@ -52,14 +52,14 @@ RETRY_AFTER_SECONDS = "2"
 MiB = 1024 * 1024
 
 
-def current_service(request: Request) -> Service:
+async def current_service(request: Request) -> Service:  # async: no worker-thread hop per request
     """The service this app belongs to (set by ``Service.app``)."""
     return request.app.state.service
 
 
-def unit_of_work(request: Request) -> PostgresUnitOfWork:
+async def unit_of_work(request: Request) -> PostgresUnitOfWork:
     """A FastAPI dependency: a new unit of work for the route's use case (not yet begun)."""
-    return current_service(request).uow()
+    return request.app.state.service.uow()
 
 
 class AsciiJSONResponse(JSONResponse):

@@ -15,25 +15,25 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from pathways_contracts import InvalidEvent, decode, dlq_topic
+from pathways_runtime.broker import client_kwargs, partitions_of
 from pathways_runtime.settings import Settings
 
 
 async def topic_sizes(settings: Settings) -> dict[str, tuple[int, int]]:
     """topic -> (partitions, messages), from the end offsets."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                request_timeout_ms=settings.kafka_request_timeout_ms)
+    admin = AIOKafkaAdminClient(**client_kwargs(settings))
     await admin.start()
     try:
         names = sorted(await admin.list_topics())
     finally:
         await admin.close()
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                request_timeout_ms=settings.kafka_request_timeout_ms)
+    consumer = AIOKafkaConsumer(**client_kwargs(settings))
     await consumer.start()
     try:
         result = {}
+        await partitions_of(consumer, *names)
         for name in names:
-            partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
+            partitions = await partitions_of(consumer, name)
             ends = await consumer.end_offsets(partitions) if partitions else {}
             starts = await consumer.beginning_offsets(partitions) if partitions else {}
             result[name] = (len(partitions), sum(ends[tp] - starts[tp] for tp in partitions))
@@ -45,11 +45,10 @@ async def topic_sizes(settings: Settings) -> dict[str, tuple[int, int]]:
 @contextlib.asynccontextmanager
 async def _from_the_beginning(settings: Settings, topic: str) -> AsyncIterator[tuple[AIOKafkaConsumer, list]]:
     """A group-less consumer assigned to every partition of ``topic``, at the start of each."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False,
-                                request_timeout_ms=settings.kafka_request_timeout_ms)
+    consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        partitions = await partitions_of(consumer, topic)
         if partitions:
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
@@ -139,8 +138,7 @@ async def replay_dead_letters(settings: Settings, topic: str, *, group: str | No
     """
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=False,
-                                acks="all", request_timeout_ms=settings.kafka_request_timeout_ms)
+    producer = AIOKafkaProducer(**client_kwargs(settings), enable_idempotence=False, acks="all")
     await producer.start()
     replayed = 0
     try:

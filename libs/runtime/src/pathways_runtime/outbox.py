@@ -2,7 +2,7 @@
 
 ``add_event`` is called inside the service's own database transaction, so
 the domain rows and the event commit together or not at all. The relay
-publishes unpublished rows in id order and marks them published. It is woken
+publishes unpublished rows in id order, a batch at a time, and marks them published. It is woken
 by LISTEN/NOTIFY as soon as a transaction commits, and polls as a fallback.
 When the broker is down the rows wait; nothing recorded is lost.
 """
@@ -39,12 +39,14 @@ def current_traceparent() -> str | None:
 async def add_event(conn: asyncpg.Connection, schema: str, event: CloudEvent) -> None:
     """Record ``event`` for publication, in the caller's transaction."""
     trace.get_current_span().set_attributes({"pathways.subject": event.subject, "pathways.event_type": event.type})
+    # One round trip: the row and the wake-up of the relay (delivered at commit) in one statement.
     await conn.execute(
-        f"insert into {schema}.outbox (event_id, topic, key, value, headers, traceparent)"
-        " values ($1, $2, $3, $4, $5, $6)",
+        f"with wake as (select pg_notify($7, '')) insert into {schema}.outbox"
+        " (event_id, topic, key, value, headers, traceparent)"
+        " select $1::text, $2::text, $3::bytea, $4::bytea, $5::jsonb, $6::text from wake",
         event.id, event.type, event.key, event.value(), json.dumps(event.headers()), current_traceparent(),
+        _channel(schema),
     )
-    await conn.execute("select pg_notify($1, '')", _channel(schema))
 
 
 async def emit(conn: asyncpg.Connection, schema: str, source: str, data: Event) -> CloudEvent:
@@ -58,8 +60,10 @@ class OutboxRelay:
     """Publishes a service's outbox. One relay per service holds an advisory lock,
     so rows with the same key are never published out of order by two replicas."""
 
-    def __init__(self, pool: asyncpg.Pool, schema: str, broker: KafkaBroker, poll_seconds: float = 2.0) -> None:
+    def __init__(self, pool: asyncpg.Pool, schema: str, broker: KafkaBroker, poll_seconds: float = 2.0,
+                 batch: int = 500) -> None:
         self._pool = pool
+        self._batch = batch
         self._schema = schema
         self._broker = broker
         self._poll = poll_seconds
@@ -98,32 +102,40 @@ class OutboxRelay:
             pass
         self._wake.clear()
 
-    async def publish_batch(self, limit: int = 100) -> int:
-        """Publish up to ``limit`` rows in order; return how many were published."""
+    async def publish_batch(self, limit: int | None = None) -> int:
+        """Publish up to ``limit`` rows in order; return how many were published.
+
+        The rows are handed to the producer one after another without waiting for each
+        acknowledgement (the producer batches them and keeps their order per partition), then all
+        acknowledgements are awaited and the rows are marked published in one statement. If any send
+        fails nothing is marked: the batch is sent again (consumers' inboxes drop the duplicates).
+        """
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 f"select id, topic, key, value, headers, traceparent from {self._schema}.outbox"
                 " where published_at is null order by id limit $1 for update",
-                limit,
+                limit or self._batch,
             )
+            if not rows:
+                return 0
             metrics.batch("outbox_relay", len(rows))
+            acknowledgements = [await self._send(row) for row in rows]
+            await asyncio.gather(*acknowledgements)
             for row in rows:
-                await self._publish(row)
-            if rows:
-                await conn.execute(
-                    f"update {self._schema}.outbox set published_at = now() where id = any($1::bigint[])",
-                    [r["id"] for r in rows],
-                )
+                metrics.published(row["topic"])
+            await conn.execute(
+                f"update {self._schema}.outbox set published_at = now() where id = any($1::bigint[])",
+                [r["id"] for r in rows],
+            )
             return len(rows)
 
-    async def _publish(self, row: asyncpg.Record) -> None:
+    async def _send(self, row: asyncpg.Record) -> asyncio.Future:
         # Continue the trace of the transaction that wrote the row.
         parent = _propagator.extract({"traceparent": row["traceparent"]} if row["traceparent"] else {})
         token = otel_context.attach(parent)
         try:
-            await self._broker.publish(
-                row["value"], row["topic"], key=row["key"], headers=json.loads(row["headers"])
+            return await self._broker.publish(
+                row["value"], row["topic"], key=row["key"], headers=json.loads(row["headers"]), no_confirm=True,
             )
-            metrics.published(row["topic"])
         finally:
             otel_context.detach(token)

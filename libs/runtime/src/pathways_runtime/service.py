@@ -29,8 +29,8 @@ from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from pathways_contracts import Event
 from pathways_runtime import db, metrics
 from pathways_runtime.auth import BearerAuthMiddleware
-from pathways_runtime.broker import make_broker
-from pathways_runtime.consumer import EventConsumers, RetryPolicy
+from pathways_runtime.broker import make_broker, use_idempotence
+from pathways_runtime.consumer import BatchPolicy, EventConsumers, RetryPolicy, SizeLimits
 from pathways_runtime.heartbeat import Heartbeats
 from pathways_runtime.http import add_error_handlers
 from pathways_runtime.outbox import OutboxRelay
@@ -60,6 +60,9 @@ class Service:
             self.broker, lambda: self.pool, schema=schema, unit_of_work_on=self.unit_of_work_on, group=name,
             retry=RetryPolicy(self.settings.consumer_max_attempts, self.settings.consumer_backoff_seconds),
             session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            batch=BatchPolicy(self.settings.consumer_batch_max_records, self.settings.consumer_batch_timeout_ms,
+                              self.settings.consumer_fetch_max_wait_ms),
+            sizes=SizeLimits(self.settings.max_event_bytes, self.settings.max_event_bytes_by_type),
         )
         self._pool: asyncpg.Pool | None = None
         self._background: list[tuple[BackgroundTask, float | None]] = []
@@ -110,8 +113,10 @@ class Service:
         tasks: list[asyncio.Task] = []
         try:
             await db.migrate(self._pool, self.schema, self.migrations)
+            await use_idempotence(self.broker, self.settings)
             await self.broker.start()
-            relay = OutboxRelay(self._pool, self.schema, self.broker, self.settings.outbox_poll_seconds)
+            relay = OutboxRelay(self._pool, self.schema, self.broker, self.settings.outbox_poll_seconds,
+                                self.settings.outbox_batch_size)
             loops = [("outbox-relay", relay.run, None)]
             loops += [(fn.__name__, functools.partial(fn, self), every) for fn, every in self._background]
             tasks += [asyncio.create_task(self._supervise(*loop), name=f"{self.name}-{loop[0]}") for loop in loops]
@@ -159,7 +164,8 @@ class Service:
         if self.settings.dev_mode:
             log.warning("DEVELOPMENT MODE (PATHWAYS_DEV_MODE=1): %s. Never run real data like this.",
                         _dev_mode_allowances(self.settings))
-        AsyncPGInstrumentor().instrument(tracer_provider=self.tracer_provider)
+        if self.settings.trace_sql:  # a span per SQL statement: costly, for debugging a slow query
+            AsyncPGInstrumentor().instrument(tracer_provider=self.tracer_provider)
         # Outgoing HTTP (webhooks, calls to other services) gets a client span and a traceparent header,
         # so a department's receiver can join the trace.
         HTTPXClientInstrumentor().instrument(tracer_provider=self.tracer_provider)
@@ -180,7 +186,8 @@ class Service:
         app.add_middleware(BearerAuthMiddleware, secret=signing_secret,
                            max_ttl_seconds=self.settings.token_max_ttl_seconds)
         app.add_middleware(metrics.HttpMetricsMiddleware)  # outermost: refused requests are counted too
-        FastAPIInstrumentor.instrument_app(app, tracer_provider=self.tracer_provider, excluded_urls="healthz,readyz")
+        FastAPIInstrumentor.instrument_app(app, tracer_provider=self.tracer_provider, excluded_urls="healthz,readyz",
+                                           exclude_spans=["receive", "send"])  # 2 spans per request, for ASGI internals
         return app
 
     def _add_probes(self, app: FastAPI) -> None:

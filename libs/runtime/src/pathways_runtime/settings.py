@@ -23,6 +23,10 @@ from typing import ClassVar
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The embedded Tansu broker answers a waiting fetch only when its wait ends, so each consume hop waits
+# up to this long (Apache Kafka answers at once and keeps the default 500). Measured with
+# `pathways bench e2e` on a 2-core machine: see docs/performance.md.
+EMBEDDED_FETCH_MAX_WAIT_MS = 50
 # A person's token should not outlive a working day; a longer one is refused even when correctly signed.
 DEFAULT_TOKEN_MAX_TTL_SECONDS = 24 * 3600
 MIN_JWT_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key at least as long as the hash output
@@ -49,6 +53,8 @@ class Settings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_request_timeout_ms: int = 15_000
+    # auto: an idempotent producer when the broker grants a producer id (Apache Kafka), none on Tansu.
+    kafka_enable_idempotence: str = "auto"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/pathways"
     db_pool_max: int = 10
     otel_exporter_otlp_endpoint: str | None = None
@@ -68,6 +74,26 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(2.0, validation_alias="PATHWAYS_OUTBOX_POLL_SECONDS")
     # A loop that beats by name without saying how often is expected at least this often (see heartbeat.py).
     heartbeat_seconds: float = Field(60.0, gt=0, validation_alias="PATHWAYS_HEARTBEAT_SECONDS")
+    # Batched consumption: up to this many records per poll, one transaction and one offset commit each.
+    consumer_batch_max_records: int = Field(500, validation_alias="PATHWAYS_CONSUMER_BATCH_MAX_RECORDS")
+    # How long a poll waits for the first record before looping (FastStream also sleeps this long
+    # after an empty poll, so it bounds the added latency).
+    consumer_batch_timeout_ms: int = Field(20, validation_alias="PATHWAYS_CONSUMER_BATCH_TIMEOUT_MS")
+    # How long the broker may hold a fetch that found nothing. Apache Kafka answers a waiting fetch as
+    # soon as data arrives, so 500 costs no latency there. The embedded Tansu broker does not: each
+    # consume hop waits up to this long, so `pathways run` and the tests set it lower (see
+    # EMBEDDED_FETCH_MAX_WAIT_MS), paying some idle CPU for latency.
+    consumer_fetch_max_wait_ms: int = Field(500, validation_alias="PATHWAYS_CONSUMER_FETCH_MAX_WAIT_MS")
+    # The largest event value accepted (bytes); a larger record is parked, not handled. Per event type:
+    # PATHWAYS_MAX_EVENT_BYTES_BY_TYPE='{"registry.imported": 1048576}'.
+    max_event_bytes: int = Field(256 * 1024, validation_alias="PATHWAYS_MAX_EVENT_BYTES")
+    max_event_bytes_by_type: dict[str, int] = Field({}, validation_alias="PATHWAYS_MAX_EVENT_BYTES_BY_TYPE")
+    # Share of new traces recorded (ParentBased: a trace started upstream keeps its decision).
+    trace_sample_ratio: float = Field(1.0, ge=0.0, le=1.0, validation_alias="PATHWAYS_TRACE_SAMPLE_RATIO")
+    outbox_batch_size: int = Field(500, validation_alias="PATHWAYS_OUTBOX_BATCH_SIZE")
+    faststream_log_level: str = Field("WARNING", validation_alias="PATHWAYS_FASTSTREAM_LOG_LEVEL")
+    # A span per SQL statement (asyncpg instrumentation): off by default, it costs more than the rest.
+    trace_sql: bool = Field(False, validation_alias="PATHWAYS_TRACE_SQL")
 
     def missing_secrets(self) -> list[str]:
         """The environment variables of the required secrets that are unset (or empty)."""

@@ -25,6 +25,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from structlog.typing import EventDict, Processor
 
@@ -75,7 +76,11 @@ def _plain(value: object) -> object:
 
 def new_tracer_provider(settings: Settings) -> TracerProvider:
     """A tracer provider that exports nothing yet: building a service starts no thread and makes no folder."""
-    return TracerProvider(resource=Resource.create({"service.name": settings.service_name}))
+    # ParentBased: a trace started upstream keeps its sampling decision in every service, so a sampled
+    # inspection is followed whole; the ratio decides for traces started here (1.0: every inspection,
+    # as `pathways trace` needs in development; lower it in production).
+    sampler = ParentBased(TraceIdRatioBased(settings.trace_sample_ratio))
+    return TracerProvider(resource=Resource.create({"service.name": settings.service_name}), sampler=sampler)
 
 
 def start_span_export(provider: TracerProvider, settings: Settings) -> None:

@@ -2,4 +2,4 @@
 
 from pathways_runtime.serve import serve
 
-serve("pathways_notification.app:app", default_port=8003)
+serve("pathways_notification.app:create_app", default_port=8003, factory=True)

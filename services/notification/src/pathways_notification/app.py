@@ -1,6 +1,12 @@
-"""The ASGI application: ``uvicorn pathways_notification.app:app``."""
+"""The ASGI application: ``uvicorn --factory pathways_notification.app:create_app``."""
 
-from pathways_notification.bootstrap import service
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from pathways_notification.bootstrap import NotificationService, bootstrap
 from pathways_notification.entrypoints.http import router
 
-app = service.app(router)
+
+def create_app(service: NotificationService | None = None) -> FastAPI:
+    return (service or bootstrap()).app(router)

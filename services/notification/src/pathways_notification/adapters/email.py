@@ -2,8 +2,10 @@
 
 The server comes from the environment (``SMTP_HOST``, ``SMTP_PORT``,
 ``SMTP_FROM``, and optionally ``SMTP_STARTTLS``, ``SMTP_TLS``,
-``SMTP_USERNAME``, ``SMTP_PASSWORD``). The body is the already-redacted
-payload as JSON; nothing else about the event goes into the message.
+``SMTP_USERNAME``, ``SMTP_PASSWORD``), read once when the service's settings
+are built. The body is the already-redacted event as JSON, the same
+structured-mode CloudEvent a webhook receives; nothing else about the event
+goes into the message.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import aiosmtplib
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pathways_notification.adapters.webhook import Attempt
+from pathways_notification.domain.model import Attempt
 
 DELIVERY_ID_HEADER = "Pathways-Delivery-Id"
 EVENT_TYPE_HEADER = "Pathways-Event-Type"

@@ -1,152 +1,223 @@
-"""SQL for subscriptions and deliveries."""
+"""All the notification service's SQL: subscriptions, deliveries and their attempts, restricted cases."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
 from pathways_notification.domain.filters import Filter
+from pathways_notification.domain.model import Attempt, NewDelivery, PendingDelivery, Subscription
 
 SCHEMA = "notification"
 WAKE_CHANNEL = "pathways_deliveries"
+SUBSCRIPTIONS_CHANNEL = "pathways_subscriptions"  # a subscription changed: in-memory tables reload
+FALLBACK_SOURCE = "/pathways/notification"  # deliveries recorded before sources were kept
 _DELIVERY_COLUMNS = (
     "d.id, d.subscription_id, s.department, s.channel, d.event_id, d.event_type, d.subject, d.status,"
     " d.attempts, d.last_error, d.created_at, d.delivered_at")
 
 
-@dataclass(frozen=True)
-class NewSubscription:
-    department: str
-    role: str
-    event_types: list[str]
-    channel: str
-    target: str
-    secret: str | None
-    jurisdictions: list[str] = field(default_factory=list)
-    min_level: str | None = None
-    categories: list[str] = field(default_factory=list)
-    programs: list[str] = field(default_factory=list)
+def _subscription(row: asyncpg.Record) -> Subscription:
+    return Subscription(
+        id=row["id"], department=row["department"], role=row["role"], event_types=tuple(row["event_types"]),
+        channel=row["channel"], target=row["target"], secret=row["secret"], active=row["active"],
+        filter=Filter(jurisdictions=frozenset(row["jurisdictions"]), min_level=row["min_level"],
+                      categories=frozenset(row["categories"]), programs=frozenset(row["programs"])))
 
 
-def subscription_filter(row: asyncpg.Record) -> Filter:
-    return Filter(jurisdictions=frozenset(row["jurisdictions"]), min_level=row["min_level"],
-                  categories=frozenset(row["categories"]), programs=frozenset(row["programs"]))
+class SubscriptionRepository:
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+        self._conn = conn
+
+    async def add(self, sub: Subscription) -> None:
+        f = sub.filter
+        await self._conn.execute(
+            f"insert into {SCHEMA}.subscriptions (id, department, role, event_types, channel, target, secret,"
+            " jurisdictions, min_level, categories, programs) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            sub.id, sub.department, sub.role, list(sub.event_types), sub.channel, sub.target, sub.secret,
+            sorted(f.jurisdictions), f.min_level, sorted(str(c) for c in f.categories),
+            sorted(str(p) for p in f.programs))
+        await self._changed()
+
+    async def _changed(self) -> None:
+        await self._conn.execute(f"select pg_notify('{SUBSCRIPTIONS_CHANNEL}', '')")
+
+    async def all_active(self) -> list[Subscription]:
+        rows = await self._conn.fetch(f"select * from {SCHEMA}.subscriptions where active")
+        return [_subscription(r) for r in rows]
+
+    async def get(self, subscription_id: uuid.UUID) -> Subscription | None:
+        row = await self._conn.fetchrow(f"select * from {SCHEMA}.subscriptions where id = $1", subscription_id)
+        return _subscription(row) if row else None
+
+    async def view(self, subscription_id: uuid.UUID) -> dict[str, Any] | None:
+        """What the API shows of a subscription: every column but the secret."""
+        row = await self._conn.fetchrow(f"select * from {SCHEMA}.subscriptions where id = $1", subscription_id)
+        return {k: v for k, v in dict(row).items() if k != "secret"} if row else None
+
+    async def deactivate(self, subscription_id: uuid.UUID) -> None:
+        await self._conn.execute(
+            f"update {SCHEMA}.subscriptions set active = false, deactivated_at = now() where id = $1",
+            subscription_id)
+        await self._changed()
 
 
-async def active_subscriptions_for(conn: asyncpg.Connection, event_type: str) -> list[asyncpg.Record]:
-    # FOR SHARE: a concurrent 410 unsubscribe either waits for this transaction (and then cancels the
-    # deliveries it adds) or has committed first (and the row no longer qualifies): no orphan pending.
-    return await conn.fetch(
-        f"select * from {SCHEMA}.subscriptions where active and $1 = any(event_types) for share", event_type)
+class DeliveryRepository:
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+        self._conn = conn
+
+    async def add(self, deliveries: list[NewDelivery]) -> None:
+        """Record deliveries (one statement for all); an event already recorded for a subscription is skipped,
+        and so is a subscription that is no longer active (the caller's list may be a moment stale)."""
+        if not deliveries:
+            return
+        # FOR SHARE: a concurrent 410 unsubscribe either waits for this transaction (and then cancels the
+        # deliveries it adds) or has committed first (and the row no longer qualifies): no orphan pending.
+        await self._conn.execute(
+            f"with active as (select id from {SCHEMA}.subscriptions where id = any($2::uuid[]) and active"
+            " for share)"
+            f" insert into {SCHEMA}.deliveries (id, subscription_id, event_id, event_type, subject, body,"
+            " traceparent, source, event_time)"
+            " select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[],"
+            " $7::text[], $8::text[], $9::timestamptz[]) as u(id, subscription_id, event_id, event_type, subject,"
+            " body, traceparent, source, event_time) where u.subscription_id in (select id from active)"
+            " on conflict (subscription_id, event_id) do nothing",
+            [d.id for d in deliveries], [d.subscription_id for d in deliveries], [d.event_id for d in deliveries],
+            [d.event_type for d in deliveries], [d.subject for d in deliveries],
+            [json.dumps(d.body, default=str) for d in deliveries], [d.traceparent for d in deliveries],
+            [d.source for d in deliveries], [d.time for d in deliveries])
+        await self.wake_worker()
+
+    async def wake_worker(self) -> None:
+        """NOTIFY the delivery worker (delivered when the transaction commits)."""
+        await self._conn.execute(f"select pg_notify('{WAKE_CHANNEL}', '')")
+
+    async def due_lanes(self) -> list[uuid.UUID]:
+        """Subscriptions with a pending delivery whose time has come."""
+        rows = await self._conn.fetch(
+            f"select distinct subscription_id from {SCHEMA}.deliveries"
+            " where status = 'pending' and next_attempt_at <= now()")
+        return [r["subscription_id"] for r in rows]
+
+    async def next_pending(self, subscription_id: uuid.UUID) -> PendingDelivery | None:
+        """The oldest pending delivery of an active subscription (due or not)."""
+        row = await self._conn.fetchrow(
+            f"select d.*, s.target, s.secret, s.department, s.channel, s.role,"
+            f" exists (select 1 from {SCHEMA}.restricted_cases r where r.restricted"
+            "          and r.case_id::text = d.body ->> 'case_id') as case_restricted"
+            f" from {SCHEMA}.deliveries d join {SCHEMA}.subscriptions s on s.id = d.subscription_id"
+            " where d.subscription_id = $1 and d.status = 'pending' and s.active order by d.seq limit 1",
+            subscription_id)
+        if row is None:
+            return None
+        return PendingDelivery(
+            id=row["id"], subscription_id=row["subscription_id"], event_id=row["event_id"],
+            event_type=row["event_type"], subject=row["subject"], source=row["source"] or FALLBACK_SOURCE,
+            time=row["event_time"] or row["created_at"], body=json.loads(row["body"]),
+            traceparent=row["traceparent"], attempts=row["attempts"], next_attempt_at=row["next_attempt_at"],
+            department=row["department"], role=row["role"], channel=row["channel"], target=row["target"],
+            secret=row["secret"], case_restricted=row["case_restricted"])
+
+    async def record_attempt(self, delivery_id: uuid.UUID, attempt: Attempt, outcome: str) -> None:
+        await self._conn.execute(
+            f"insert into {SCHEMA}.delivery_attempts (delivery_id, status_code, latency_ms, error, outcome)"
+            " values ($1, $2, $3, $4, $5)", delivery_id, attempt.status_code, attempt.latency_ms, attempt.error,
+            outcome)
+
+    async def mark_delivered(self, delivery_id: uuid.UUID, attempts: int) -> None:
+        await self._conn.execute(f"update {SCHEMA}.deliveries set status = 'delivered', attempts = $2,"
+                                 " delivered_at = now() where id = $1", delivery_id, attempts)
+
+    async def park(self, delivery_id: uuid.UUID, attempts: int, error: str) -> None:
+        await self._conn.execute(f"update {SCHEMA}.deliveries set status = 'parked', attempts = $2,"
+                                 " last_error = $3 where id = $1", delivery_id, attempts, error)
+
+    async def retry_at(self, delivery_id: uuid.UUID, attempts: int, error: str, when: datetime | None) -> None:
+        """Count a failed attempt; ``when``: the next attempt's time (None: leave it as it is)."""
+        await self._conn.execute(
+            f"update {SCHEMA}.deliveries set attempts = $2, last_error = $3,"
+            " next_attempt_at = coalesce($4, next_attempt_at) where id = $1", delivery_id, attempts, error, when)
+
+    async def cancel(self, delivery_id: uuid.UUID) -> None:
+        await self._conn.execute(
+            f"update {SCHEMA}.deliveries set status = 'cancelled' where id = $1 and status = 'pending'", delivery_id)
+
+    async def cancel_pending_of(self, subscription_id: uuid.UUID) -> int:
+        cancelled = await self._conn.fetch(
+            f"update {SCHEMA}.deliveries set status = 'cancelled' where subscription_id = $1"
+            " and status = 'pending' returning id", subscription_id)
+        return len(cancelled)
+
+    async def cancel_about_case(self, case_id: uuid.UUID) -> int:
+        """Cancel what waits about the case: pending ones, and parked ones so that a replay cannot send them."""
+        cancelled = await self._conn.fetch(
+            f"update {SCHEMA}.deliveries set status = 'cancelled' where body ->> 'case_id' = $1"
+            " and status in ('pending', 'parked') returning id", str(case_id))
+        return len(cancelled)
+
+    async def replay_parked(self, *, delivery_id: uuid.UUID | None = None,
+                            subscription_id: uuid.UUID | None = None) -> list[uuid.UUID]:
+        """Put parked deliveries of an active subscription back in the queue, with a fresh attempt budget."""
+        rows = await self._conn.fetch(
+            f"update {SCHEMA}.deliveries d set status = 'pending', attempts = 0, next_attempt_at = now()"
+            f" from {SCHEMA}.subscriptions s where s.id = d.subscription_id and s.active and d.status = 'parked'"
+            " and ($1::uuid is null or d.id = $1) and ($2::uuid is null or d.subscription_id = $2)"
+            " returning d.id", delivery_id, subscription_id)
+        if rows:
+            await self.wake_worker()
+        return sorted(r["id"] for r in rows)
+
+    async def view(self, delivery_id: uuid.UUID) -> dict[str, Any] | None:
+        row = await self._conn.fetchrow(
+            f"select {_DELIVERY_COLUMNS} from {SCHEMA}.deliveries d join {SCHEMA}.subscriptions s"
+            " on s.id = d.subscription_id where d.id = $1", delivery_id)
+        return dict(row) if row else None
+
+    async def page(self, *, status: str | None, subscription_id: uuid.UUID | None, department: str | None,
+                   before: int | None, limit: int) -> tuple[list[dict[str, Any]], int | None]:
+        """Deliveries newest first, ``limit`` of them older than the cursor ``before``; and the next cursor."""
+        rows = await self._conn.fetch(
+            f"select {_DELIVERY_COLUMNS}, d.seq from {SCHEMA}.deliveries d join {SCHEMA}.subscriptions s"
+            " on s.id = d.subscription_id where ($1::text is null or d.status = $1)"
+            " and ($2::uuid is null or d.subscription_id = $2) and ($3::text is null or s.department = $3)"
+            " and ($4::bigint is null or d.seq < $4) order by d.seq desc limit $5",
+            status, subscription_id, department, before, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [{k: v for k, v in dict(r).items() if k != "seq"} for r in rows]
+        return items, (rows[-1]["seq"] if more else None)
+
+    async def attempts_of(self, delivery_id: uuid.UUID) -> list[dict[str, Any]]:
+        rows = await self._conn.fetch(
+            f"select attempted_at, status_code, latency_ms, outcome, error from {SCHEMA}.delivery_attempts"
+            " where delivery_id = $1 order by id", delivery_id)
+        return [dict(r) for r in rows]
 
 
-async def add_delivery(conn: asyncpg.Connection, subscription_id: uuid.UUID, event_id: str, event_type: str,
-                       subject: str, body: dict, traceparent: str | None) -> None:
-    await conn.execute(
-        f"insert into {SCHEMA}.deliveries (id, subscription_id, event_id, event_type, subject, body, traceparent)"
-        " values ($1, $2, $3, $4, $5, $6, $7) on conflict (subscription_id, event_id) do nothing",
-        uuid.uuid4(), subscription_id, event_id, event_type, subject, json.dumps(body, default=str), traceparent,
-    )
-    await wake_worker(conn)
+class RestrictionRepository:
+    """Cases on which someone must not be contacted (from ``case.contact_restricted``)."""
 
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+        self._conn = conn
 
-async def wake_worker(conn: asyncpg.Connection | asyncpg.Pool) -> None:
-    await conn.execute(f"select pg_notify('{WAKE_CHANNEL}', '')")
+    async def record(self, case_id: uuid.UUID, restricted: bool, changed_at: datetime) -> bool:
+        """Store the case's flag unless a later change is already stored; True when this one was applied."""
+        applied = await self._conn.fetchval(
+            f"insert into {SCHEMA}.restricted_cases (case_id, restricted, changed_at) values ($1, $2, $3)"
+            " on conflict (case_id) do update set restricted = excluded.restricted,"
+            " changed_at = excluded.changed_at, recorded_at = now()"
+            " where restricted_cases.changed_at < excluded.changed_at returning true",
+            case_id, restricted, changed_at)
+        return bool(applied)
 
-
-async def record_contact_restriction(conn: asyncpg.Connection, case_id: uuid.UUID, restricted: bool,
-                                     changed_at: datetime) -> bool:
-    """Store the case's flag unless a later change is already stored; True when this one was applied."""
-    applied = await conn.fetchval(
-        f"insert into {SCHEMA}.restricted_cases (case_id, restricted, changed_at) values ($1, $2, $3)"
-        " on conflict (case_id) do update set restricted = excluded.restricted, changed_at = excluded.changed_at,"
-        " recorded_at = now() where restricted_cases.changed_at < excluded.changed_at returning true",
-        case_id, restricted, changed_at)
-    return bool(applied)
-
-
-async def case_restricted(conn: asyncpg.Connection, case_id: str) -> bool:
-    return bool(await conn.fetchval(
-        f"select restricted from {SCHEMA}.restricted_cases where case_id = $1::uuid", case_id))
-
-
-async def cancel_case_deliveries(conn: asyncpg.Connection, case_id: uuid.UUID) -> int:
-    """Cancel what waits about the case: pending ones, and parked ones so that a replay cannot send them."""
-    cancelled = await conn.fetch(
-        f"update {SCHEMA}.deliveries set status = 'cancelled' where body ->> 'case_id' = $1"
-        " and status in ('pending', 'parked') returning id", str(case_id))
-    return len(cancelled)
-
-
-async def cancel_delivery(conn: asyncpg.Connection | asyncpg.Pool, delivery_id: uuid.UUID) -> None:
-    await conn.execute(f"update {SCHEMA}.deliveries set status = 'cancelled' where id = $1 and status = 'pending'",
-                       delivery_id)
-
-
-async def create_subscription(conn: asyncpg.Connection | asyncpg.Pool, sub: NewSubscription) -> uuid.UUID:
-    sub_id = uuid.uuid4()
-    await conn.execute(
-        f"insert into {SCHEMA}.subscriptions (id, department, role, event_types, channel, target, secret,"
-        " jurisdictions, min_level, categories, programs) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        sub_id, sub.department, sub.role, sub.event_types, sub.channel, sub.target, sub.secret,
-        sub.jurisdictions, sub.min_level, sub.categories, sub.programs,
-    )
-    return sub_id
-
-
-async def get_subscription(conn: asyncpg.Connection | asyncpg.Pool, sub_id: uuid.UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(f"select * from {SCHEMA}.subscriptions where id = $1", sub_id)
-
-
-async def unsubscribe(conn: asyncpg.Connection, subscription_id: uuid.UUID) -> int:
-    """Deactivate the subscription and cancel what was still waiting for it; return how many were cancelled."""
-    await conn.execute(f"update {SCHEMA}.subscriptions set active = false, deactivated_at = now() where id = $1",
-                       subscription_id)
-    cancelled = await conn.fetch(
-        f"update {SCHEMA}.deliveries set status = 'cancelled' where subscription_id = $1 and status = 'pending'"
-        " returning id", subscription_id)
-    return len(cancelled)
-
-
-async def deliveries(pool: asyncpg.Pool, status: str | None = None, subscription_id: uuid.UUID | None = None,
-                     department: str | None = None) -> list[dict]:
-    rows = await pool.fetch(
-        f"select {_DELIVERY_COLUMNS} from {SCHEMA}.deliveries d join {SCHEMA}.subscriptions s"
-        " on s.id = d.subscription_id where ($1::text is null or d.status = $1)"
-        " and ($2::uuid is null or d.subscription_id = $2) and ($3::text is null or s.department = $3)"
-        " order by d.seq desc limit 500", status, subscription_id, department)
-    return [dict(r) for r in rows]
-
-
-async def attempts_of(pool: asyncpg.Pool, delivery_id: uuid.UUID) -> list[dict]:
-    rows = await pool.fetch(
-        f"select attempted_at, status_code, latency_ms, outcome, error from {SCHEMA}.delivery_attempts"
-        " where delivery_id = $1 order by id", delivery_id)
-    return [dict(r) for r in rows]
-
-
-async def replay_parked(conn: asyncpg.Connection | asyncpg.Pool, *, delivery_id: uuid.UUID | None = None,
-                        subscription_id: uuid.UUID | None = None) -> list[uuid.UUID]:
-    """Put parked deliveries of an active subscription back in the queue, with a fresh attempt budget.
-
-    The delivery keeps its id, so the receiver sees the same ``webhook-id`` and can drop a duplicate.
-    """
-    rows = await conn.fetch(
-        f"update {SCHEMA}.deliveries d set status = 'pending', attempts = 0, next_attempt_at = now()"
-        f" from {SCHEMA}.subscriptions s where s.id = d.subscription_id and s.active and d.status = 'parked'"
-        " and ($1::uuid is null or d.id = $1) and ($2::uuid is null or d.subscription_id = $2) returning d.id",
-        delivery_id, subscription_id)
-    if rows:
-        await wake_worker(conn)
-    return [r["id"] for r in rows]
-
-
-async def get_delivery(pool: asyncpg.Pool, delivery_id: uuid.UUID) -> dict | None:
-    row = await pool.fetchrow(
-        f"select {_DELIVERY_COLUMNS} from {SCHEMA}.deliveries d join {SCHEMA}.subscriptions s"
-        " on s.id = d.subscription_id where d.id = $1", delivery_id)
-    return dict(row) if row else None
+    async def is_restricted(self, case_id: str) -> bool:
+        try:
+            case = uuid.UUID(case_id)
+        except ValueError:
+            return False  # not a case id this service could have recorded
+        return bool(await self._conn.fetchval(
+            f"select restricted from {SCHEMA}.restricted_cases where case_id = $1", case))

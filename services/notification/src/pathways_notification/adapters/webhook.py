@@ -1,4 +1,4 @@
-"""Webhook delivery over HTTP, signed in the Standard Webhooks header style."""
+"""Webhook delivery over HTTP: a structured-mode CloudEvent, signed in the Standard Webhooks header style."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ import hashlib
 import hmac
 import json
 import time
-from dataclasses import dataclass
 
 import httpx
+
+from pathways_notification.domain.destinations import AddressPolicy
+from pathways_notification.domain.envelope import STRUCTURED_CONTENT_TYPE
+from pathways_notification.domain.model import Attempt
+from pathways_notification.adapters.destinations import Refused, Unresolved, checked_address, host_and_port
+
+__all__ = ["Attempt", "post", "signature_headers"]
 
 
 def signature_headers(secret: str, msg_id: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
@@ -21,26 +27,31 @@ def signature_headers(secret: str, msg_id: str, body: bytes, timestamp: int | No
             "webhook-signature": "v1," + base64.b64encode(digest).decode()}
 
 
-@dataclass(frozen=True)
-class Attempt:
-    status_code: int | None
-    latency_ms: int
-    error: str | None
+async def post(client: httpx.AsyncClient, url: str, secret: str | None, delivery_id: str, event: dict,
+               timeout: float = 10.0, policy: AddressPolicy | None = None) -> Attempt:
+    """One attempt: POST ``event`` (a structured CloudEvent) to ``url``.
 
-    @property
-    def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
-
-
-async def post(client: httpx.AsyncClient, url: str, secret: str | None, delivery_id: str, payload: dict,
-               timeout: float = 10.0) -> Attempt:
-    body = json.dumps(payload, separators=(",", ":"), default=str).encode()
-    headers = {"content-type": "application/json"}
+    With a ``policy``, the host is resolved and checked now, and the request goes to the checked
+    address (TLS still verifies the certificate against the host name).
+    """
+    body = json.dumps(event, separators=(",", ":"), default=str).encode()
+    headers = {"content-type": STRUCTURED_CONTENT_TYPE}
     if secret:
         headers |= signature_headers(secret, delivery_id, body)
     started = time.perf_counter()
+    request_url, extensions = httpx.URL(url), {}
+    if policy is not None:
+        try:
+            address = await checked_address(url, policy)
+        except (Refused, Unresolved) as exc:
+            return Attempt(None, _ms(started), f"not sent: {exc}")
+        host, _ = host_and_port(url)
+        headers["host"] = request_url.netloc.decode()
+        request_url = request_url.copy_with(host=str(address))
+        extensions = {"sni_hostname": host}
     try:
-        response = await client.post(url, content=body, headers=headers, timeout=timeout)
+        response = await client.post(request_url, content=body, headers=headers, timeout=timeout,
+                                     extensions=extensions)
     except httpx.HTTPError as exc:
         return Attempt(None, _ms(started), repr(exc))
     return Attempt(response.status_code, _ms(started), None if response.is_success else response.text[:500])

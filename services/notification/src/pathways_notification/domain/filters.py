@@ -22,7 +22,6 @@ _BOTH = frozenset({Category.SEX, Category.LABOR, Category.BOTH})
 class Filter(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    event_types: frozenset[str] = frozenset()
     jurisdictions: frozenset[str] = frozenset()
     min_level: Level | None = None
     categories: frozenset[Category] = frozenset()
@@ -30,8 +29,9 @@ class Filter(BaseModel):
 
 
 def matches(spec: Filter, event_type: str, data: dict[str, Any]) -> bool:
-    return (_any_or_in(spec.event_types, event_type)
-            and _any_or_in(spec.jurisdictions, data.get("jurisdiction"))
+    """Whether an event of ``event_type`` with ``data`` passes the filter; which event types a subscription
+    wants is the subscription's own list (``Subscription.event_types``), checked before this."""
+    return (_any_or_in(spec.jurisdictions, data.get("jurisdiction"))
             and _any_or_in(spec.programs, data.get("program"))
             and _level_at_least(spec.min_level, data.get("level"))
             and _categories_overlap(spec.categories, data.get("categories")))

@@ -14,9 +14,11 @@ class Outcome(StrEnum):
     UNSUBSCRIBED = "unsubscribed"
     RETRY = "retry"
     PARKED = "parked"
+    CANCELLED = "cancelled"  # never sent: the case became restricted after the delivery was recorded
 
 
-def decide(status_code: int | None, attempts: int, max_attempts: int = MAX_ATTEMPTS) -> Outcome:
+def decide(status_code: int | None, attempts: int, max_attempts: int = MAX_ATTEMPTS, *,
+           channel: str = "webhook") -> Outcome:
     """The outcome after attempt number ``attempts`` answered ``status_code`` (None: no answer).
 
     ``status_code`` is an HTTP status for webhooks and an SMTP reply code for
@@ -25,6 +27,6 @@ def decide(status_code: int | None, attempts: int, max_attempts: int = MAX_ATTEM
     """
     if status_code is not None and 200 <= status_code < 300:
         return Outcome.DELIVERED
-    if status_code == GONE:
+    if status_code == GONE and channel == "webhook":
         return Outcome.UNSUBSCRIBED
     return Outcome.PARKED if is_last(attempts, max_attempts) else Outcome.RETRY

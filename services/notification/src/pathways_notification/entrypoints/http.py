@@ -1,74 +1,29 @@
-"""HTTP API of the notification service: subscriptions, deliveries, replays."""
+"""HTTP API of the notification service: subscriptions, deliveries, replays.
+
+Each route translates its request into a command (or a query) and calls its
+handler; errors become status codes in the runtime's error handlers.
+"""
 
 from __future__ import annotations
 
-import base64
-import re
-import secrets
 import uuid
-from typing import Literal, Self
+from typing import Literal
 
-from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field, HttpUrl, field_validator, model_validator
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
 
-from pathways_contracts import registry
-from pathways_contracts.vocab import Category, Level, Program
-from pathways_notification.adapters import repository as repo
-from pathways_notification.bootstrap import service
-from pathways_notification.domain.redaction import DepartmentRole
+from pathways_notification.service_layer import handlers, queries
+from pathways_notification.service_layer.commands import (
+    ReplayDelivery, ReplaySubscription, Subscribe, SubscriptionRequest,
+)
+from pathways_notification.service_layer.unit_of_work import NotificationUnitOfWork
 from pathways_runtime.auth import Principal, Role, require
+from pathways_runtime.http import current_service, unit_of_work
 
 router = APIRouter(tags=["subscriptions"])
-# Plain http only where nothing crosses a network: a receiver on this machine, in development and tests.
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1"})
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DeliveryStatus = Literal["pending", "delivered", "parked", "cancelled"]
-
-
-class SubscriptionIn(BaseModel):
-    department: str = Field(min_length=1)
-    role: DepartmentRole = Field(description="Decides redaction (police, labor, health, ...).")
-    event_types: list[str] = Field(min_length=1)
-    channel: Literal["webhook", "email"] = "webhook"
-    url: HttpUrl | None = Field(None, description="Webhook channel: an https URL (http only for localhost).")
-    email: str | None = Field(None, description="Email channel: the mailbox that receives the notifications.")
-    jurisdictions: list[str] = Field(default_factory=list, description="Empty: any jurisdiction.")
-    min_level: Level | None = None
-    categories: list[Category] = Field(default_factory=list, description="Empty: any category.")
-    programs: list[Program] = Field(default_factory=list, description="Empty: any program.")
-
-    @field_validator("event_types")
-    @classmethod
-    def known_types(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - set(registry()))
-        if unknown:
-            raise ValueError(f"unknown event types: {', '.join(unknown)}")
-        return value
-
-    @field_validator("url")
-    @classmethod
-    def https_unless_local(cls, value: HttpUrl | None) -> HttpUrl | None:
-        if value is not None and value.scheme != "https" and value.host not in LOCAL_HOSTS:
-            raise ValueError("a webhook URL must use https (http is accepted only for localhost and 127.0.0.1)")
-        return value
-
-    @field_validator("email")
-    @classmethod
-    def looks_like_a_mailbox(cls, value: str | None) -> str | None:
-        if value is not None and not EMAIL.match(value):
-            raise ValueError("not an email address")
-        return value
-
-    @model_validator(mode="after")
-    def target_for_channel(self) -> Self:
-        if self.channel == "webhook" and self.url is None:
-            raise ValueError("the webhook channel needs a url")
-        if self.channel == "email" and self.email is None:
-            raise ValueError("the email channel needs an email address")
-        return self
-
-    def target(self) -> str:
-        return str(self.url) if self.channel == "webhook" else str(self.email)
+# The default is the old fixed cap, so a client that reads one page sees what it saw before pagination.
+PAGE_SIZE, MAX_PAGE_SIZE = 500, 1000
 
 
 class SubscriptionCreated(BaseModel):
@@ -80,66 +35,57 @@ class Replayed(BaseModel):
     replayed: list[uuid.UUID]
 
 
-def new_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-
-
-@router.post("/subscriptions", status_code=201, summary="Subscribe a department's webhook or mailbox to events.")
-async def subscribe(body: SubscriptionIn, _: Principal = require(Role.DEPARTMENT, Role.OPS)) -> SubscriptionCreated:
-    secret = new_secret() if body.channel == "webhook" else None
-    sub_id = await repo.create_subscription(service.pool, repo.NewSubscription(
-        department=body.department, role=body.role, event_types=body.event_types, channel=body.channel,
-        target=body.target(), secret=secret, jurisdictions=body.jurisdictions, min_level=body.min_level,
-        categories=[str(c) for c in body.categories], programs=[str(p) for p in body.programs]))
-    return SubscriptionCreated(id=sub_id, secret=secret)
+@router.post("/subscriptions", status_code=201, summary=(
+    "Subscribe a webhook or mailbox. A department token subscribes its own org with the role its org is granted;"
+    " operations name the department and role."))
+async def subscribe(body: SubscriptionRequest, who: Principal = require(Role.DEPARTMENT, Role.OPS),
+                    service=Depends(current_service),
+                    uow: NotificationUnitOfWork = Depends(unit_of_work)) -> SubscriptionCreated:
+    cmd = Subscribe.model_validate(body.model_dump() | {"caller_role": who.role, "caller_org": who.org})
+    created = await handlers.subscribe(cmd, uow, service.check_destination,
+                                       changed=service.subscriptions.invalidate)
+    return SubscriptionCreated(id=created.id, secret=created.secret)
 
 
 @router.get("/subscriptions/{subscription_id}", summary="One subscription (never its secret).")
-async def get_subscription(subscription_id: uuid.UUID, who: Principal = require(Role.OPS, Role.DEPARTMENT)) -> dict:
-    row = await repo.get_subscription(service.pool, subscription_id)
-    if row is None or not _may_see(who, row["department"]):
-        raise HTTPException(404, f"no subscription {subscription_id}")
-    return {k: v for k, v in dict(row).items() if k != "secret"}
+async def get_subscription(subscription_id: uuid.UUID, who: Principal = require(Role.OPS, Role.DEPARTMENT),
+                           uow: NotificationUnitOfWork = Depends(unit_of_work)) -> dict:
+    return await queries.subscription(uow, subscription_id, who)
 
 
-@router.get("/deliveries", tags=["deliveries"],
-            summary="Deliveries, newest first; filter by status (pending, delivered, parked, cancelled).")
-async def list_deliveries(status: DeliveryStatus | None = None, subscription_id: uuid.UUID | None = None,
-                          who: Principal = require(Role.OPS, Role.DEPARTMENT)) -> list[dict]:
-    # A department sees its own deliveries only; operations see all.
-    department = None if who.role == Role.OPS else who.org
-    return await repo.deliveries(service.pool, status, subscription_id, department)
+@router.get("/deliveries", tags=["deliveries"], summary=(
+    "Deliveries, newest first; filter by status (pending, delivered, parked, cancelled). A page at a time:"
+    " the `Link` header's rel=\"next\" URL gives the next page."))
+async def list_deliveries(request: Request, response: Response, status: DeliveryStatus | None = None,
+                          subscription_id: uuid.UUID | None = None,
+                          cursor: int | None = Query(None, ge=1, description="From a previous page's next link."),
+                          limit: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+                          who: Principal = require(Role.OPS, Role.DEPARTMENT),
+                          uow: NotificationUnitOfWork = Depends(unit_of_work)) -> list[dict]:
+    items, next_cursor = await queries.deliveries(uow, who, status=status, subscription_id=subscription_id,
+                                                  cursor=cursor, limit=limit)
+    if next_cursor is not None:
+        response.headers["Link"] = f'<{request.url.include_query_params(cursor=next_cursor)}>; rel="next"'
+    return items
 
 
 @router.get("/deliveries/{delivery_id}/attempts", tags=["deliveries"],
             summary="Every attempt of a delivery: when, status code, latency, outcome, error.")
-async def delivery_attempts(delivery_id: uuid.UUID, who: Principal = require(Role.OPS, Role.DEPARTMENT)) -> list[dict]:
-    found = await repo.get_delivery(service.pool, delivery_id)
-    if found is None or not _may_see(who, found["department"]):
-        raise HTTPException(404, f"no delivery {delivery_id}")
-    return await repo.attempts_of(service.pool, delivery_id)
+async def delivery_attempts(delivery_id: uuid.UUID, who: Principal = require(Role.OPS, Role.DEPARTMENT),
+                            uow: NotificationUnitOfWork = Depends(unit_of_work)) -> list[dict]:
+    return await queries.attempts(uow, delivery_id, who)
 
 
 @router.post("/deliveries/replay", tags=["deliveries"],
              summary="Replay every parked delivery of a subscription (same delivery ids, fresh attempts).")
-async def replay_subscription(subscription_id: uuid.UUID, _: Principal = require(Role.OPS)) -> Replayed:
-    if await repo.get_subscription(service.pool, subscription_id) is None:
-        raise HTTPException(404, f"no subscription {subscription_id}")
-    return Replayed(replayed=await repo.replay_parked(service.pool, subscription_id=subscription_id))
+async def replay_subscription(subscription_id: uuid.UUID, _: Principal = require(Role.OPS),
+                              uow: NotificationUnitOfWork = Depends(unit_of_work)) -> Replayed:
+    return Replayed(replayed=await handlers.replay_subscription(
+        ReplaySubscription(subscription_id=subscription_id), uow))
 
 
 @router.post("/deliveries/{delivery_id}/replay", tags=["deliveries"],
              summary="Replay one parked delivery (same delivery id, so the receiver can drop a duplicate).")
-async def replay_delivery(delivery_id: uuid.UUID, _: Principal = require(Role.OPS)) -> Replayed:
-    found = await repo.get_delivery(service.pool, delivery_id)
-    if found is None:
-        raise HTTPException(404, f"no delivery {delivery_id}")
-    replayed = await repo.replay_parked(service.pool, delivery_id=delivery_id)
-    if not replayed:
-        raise HTTPException(409, f"delivery {delivery_id} is {found['status']}, or its subscription is inactive;"
-                                 " only parked deliveries of active subscriptions are replayed")
-    return Replayed(replayed=replayed)
-
-
-def _may_see(who: Principal, department: str) -> bool:
-    return who.role == Role.OPS or who.org == department
+async def replay_delivery(delivery_id: uuid.UUID, _: Principal = require(Role.OPS),
+                          uow: NotificationUnitOfWork = Depends(unit_of_work)) -> Replayed:
+    return Replayed(replayed=await handlers.replay_delivery(ReplayDelivery(delivery_id=delivery_id), uow))

@@ -1,56 +1,251 @@
-"""Every event a department may subscribe to becomes one delivery per matching subscription.
+"""The notification service's use cases, one handler per command.
+
+- ``subscribe``: a department's webhook or mailbox, for the department and role its token is granted;
+- ``fan_out``: every event a department may subscribe to becomes one delivery per matching subscription;
+- ``restrict_contact``: nothing more about a case on which someone must not be contacted, and what was
+  waiting about it is cancelled;
+- ``deliver_one``: one attempt at the oldest due delivery of a subscription, and what its answer means;
+- ``replay_delivery`` / ``replay_subscription``: parked deliveries back in the queue, same ids.
 
 A delivery is recorded only when the subscription's filter matches and its
-role receives something of this event type: redaction itself happens at send
+role receives something of this event type; redaction itself happens at send
 time, so a policy tightened later also covers what is still waiting.
-
-Nothing is recorded about a case on which someone must not be contacted
-(``case.contact_restricted``, read by its own handler), and a restriction
-cancels what was still waiting about the case.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
-from typing import Any
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
-import asyncpg
-
-from pathways_contracts import CloudEvent
-from pathways_contracts.events import CaseContactRestricted
-from pathways_notification.adapters import repository as repo
-from pathways_notification.domain.filters import matches
+from pathways_contracts.events import NotificationDelivered, NotificationFailed
+from pathways_notification.domain.filters import Filter, matches
+from pathways_contracts.grants import Grants, load_grants
+from pathways_notification.domain.model import Attempt, NewDelivery, PendingDelivery, Subscription
+from pathways_notification.domain.outcome import Outcome, decide
 from pathways_notification.domain.redaction import receives
-from pathways_runtime.uow import PostgresUnitOfWork
-from pathways_runtime.outbox import current_traceparent
+from pathways_notification.service_layer.commands import (
+    DeliverOne, FanOut, ReplayDelivery, ReplaySubscription, RestrictContact, Subscribe,
+)
+from pathways_notification.service_layer.subscription_table import SubscriptionTable
+from pathways_notification.service_layer.unit_of_work import NotificationUnitOfWork
+from pathways_runtime import metrics
+from pathways_runtime.auth import Role
+from pathways_runtime.backoff import Backoff
+from pathways_runtime.errors import Conflict, Forbidden, InvalidCommand, NotFound, Problem
 
 log = logging.getLogger(__name__)
 
-
-async def on_event(event: CloudEvent, uow: PostgresUnitOfWork) -> None:
-    body = event.data.model_dump(mode="json")
-    if await about_a_restricted_case(uow.conn, body):
-        return
-    for sub in await repo.active_subscriptions_for(uow.conn, event.type):
-        if wants(sub, event.type, body):
-            await repo.add_delivery(uow.conn, sub["id"], event.id, event.type, event.subject, body,
-                                    current_traceparent())
+Send = Callable[[PendingDelivery], Awaitable[Attempt]]
 
 
-async def about_a_restricted_case(conn: asyncpg.Connection, body: dict[str, Any]) -> bool:
+class DestinationRefused(Exception):
+    """A webhook URL that resolves where webhooks may not go (raised by a ``CheckDestination``)."""
+
+
+class CheckDestination(Protocol):
+    async def __call__(self, url: str) -> None:
+        """Raise ``DestinationRefused`` when ``url`` may not receive webhooks."""
+
+
+@dataclass(frozen=True)
+class Created:
+    id: uuid.UUID
+    secret: str | None  # the webhook signing secret, shown once; None for email
+
+
+@dataclass(frozen=True)
+class Retries:
+    """How long a failing delivery keeps being tried: attempts before it is parked, and the wait between."""
+
+    max_attempts: int
+    backoff: Backoff
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+# --- subscribe ---------------------------------------------------------------------------------------
+
+async def subscribe(cmd: Subscribe, uow: NotificationUnitOfWork, check_destination: CheckDestination,
+                    grants: Grants | None = None, changed: Callable[[], None] = lambda: None) -> Created:
+    """``changed`` is told once the subscription is committed (this process's table reloads at once)."""
+    department, role = _subscriber(cmd, grants or load_grants())
+    if cmd.channel == "webhook":
+        try:
+            await check_destination(cmd.target())
+        except DestinationRefused as exc:
+            raise InvalidCommand.field("url", f"refused: {exc}") from None
+    secret = new_secret() if cmd.channel == "webhook" else None
+    sub = Subscription(
+        id=uuid.uuid4(), department=department, role=role, event_types=tuple(cmd.event_types),
+        channel=cmd.channel, target=cmd.target(), secret=secret,
+        filter=Filter(jurisdictions=frozenset(cmd.jurisdictions), min_level=cmd.min_level,
+                      categories=frozenset(cmd.categories), programs=frozenset(cmd.programs)))
+    async with uow:
+        await uow.subscriptions.add(sub)
+        await uow.commit()
+    changed()
+    return Created(sub.id, secret)
+
+
+def _subscriber(cmd: Subscribe, grants: Grants) -> tuple[str, str]:
+    """(department, role) of the new subscription: from the token, or, for operations, from the request."""
+    if cmd.caller_role == Role.OPS:
+        missing = [Problem(("body", name), "operations must name the department and its role", "missing")
+                   for name in ("department", "role") if getattr(cmd, name) is None]
+        if missing:
+            raise InvalidCommand(missing)
+        return cmd.department, str(cmd.role)  # type: ignore[return-value]
+    granted = grants.role_of(cmd.caller_org)
+    if granted is None:
+        raise Forbidden(f"no notification role is granted to {cmd.caller_org!r}; operations can subscribe it")
+    if cmd.department is not None and cmd.department != cmd.caller_org:
+        raise Forbidden(f"a department subscribes as itself ({cmd.caller_org!r}), not as {cmd.department!r}")
+    if cmd.role is not None and cmd.role != granted:
+        raise Forbidden(f"{cmd.caller_org!r} subscribes with its granted role {granted.value!r},"
+                        f" not {cmd.role.value!r}")
+    return cmd.caller_org, str(granted)
+
+
+# --- fan out -----------------------------------------------------------------------------------------
+
+async def fan_out(cmd: FanOut, uow: NotificationUnitOfWork, subscriptions: SubscriptionTable) -> int:
+    """Record one delivery per subscription that wants the event; return how many.
+
+    Subscriptions come from the in-memory table: an event no subscription wants costs no query and
+    no transaction of its own, however many subscriptions there are.
+    """
+    wanted = [sub for sub in await subscriptions.for_type(cmd.event_type) if wants(sub, cmd.event_type, cmd.data)]
+    if not wanted:
+        return 0
+    async with uow:
+        if await _about_a_restricted_case(uow, cmd.data):
+            return 0
+        await uow.deliveries.add([
+            NewDelivery(subscription_id=sub.id, event_id=cmd.event_id, event_type=cmd.event_type,
+                        subject=cmd.subject, source=cmd.source, time=cmd.time, body=cmd.data,
+                        traceparent=cmd.traceparent) for sub in wanted])
+        await uow.commit()
+    return len(wanted)
+
+
+def wants(sub: Subscription, event_type: str, data: dict[str, Any]) -> bool:
+    return (sub.active and event_type in sub.event_types and receives(sub.role, event_type)
+            and matches(sub.filter, event_type, data))
+
+
+async def _about_a_restricted_case(uow: NotificationUnitOfWork, data: dict[str, Any]) -> bool:
     """Someone on the event's case must not be contacted: nothing about the case goes out."""
-    case_id = body.get("case_id")
-    return case_id is not None and await repo.case_restricted(conn, str(case_id))
+    case_id = data.get("case_id")
+    return case_id is not None and await uow.restrictions.is_restricted(str(case_id))
 
 
-async def on_contact_restricted(event: CloudEvent[CaseContactRestricted], uow: PostgresUnitOfWork) -> None:
-    data = event.data
-    applied = await repo.record_contact_restriction(uow.conn, data.case_id, data.restricted, data.changed_at)
-    if applied and data.restricted:
-        cancelled = await repo.cancel_case_deliveries(uow.conn, data.case_id)
+# --- restrict contact --------------------------------------------------------------------------------
+
+async def restrict_contact(cmd: RestrictContact, uow: NotificationUnitOfWork) -> int:
+    """Record the case's flag (a later change wins); a restriction cancels what waits; return how many."""
+    cancelled = 0
+    async with uow:
+        applied = await uow.restrictions.record(cmd.case_id, cmd.restricted, cmd.changed_at)
+        if applied and cmd.restricted:
+            cancelled = await uow.deliveries.cancel_about_case(cmd.case_id)
+        await uow.commit()
+    if cancelled:
         log.info("case restricted: waiting deliveries cancelled",
-                 extra={"case_id": str(data.case_id), "cancelled": cancelled})
+                 extra={"case_id": str(cmd.case_id), "cancelled": cancelled})
+    return cancelled
 
 
-def wants(sub: asyncpg.Record, event_type: str, body: dict[str, Any]) -> bool:
-    return receives(sub["role"], event_type) and matches(repo.subscription_filter(sub), event_type, body)
+# --- deliver one -------------------------------------------------------------------------------------
+
+async def deliver_one(cmd: DeliverOne, uow: NotificationUnitOfWork, send: Send, retries: Retries,
+                      now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Outcome | None:
+    """One attempt at the subscription's oldest pending delivery if it is due; None when nothing was due.
+
+    The attempt happens between two units of work, outside any transaction: a slow receiver holds
+    no database connection.
+    """
+    async with uow:
+        delivery = await uow.deliveries.next_pending(cmd.subscription_id)
+        if delivery is None or delivery.next_attempt_at > now():
+            return None
+        if delivery.case_restricted:
+            # Recorded just before the restriction committed, so its cancel did not see it.
+            await uow.deliveries.cancel(delivery.id)
+            await uow.commit()
+            return Outcome.CANCELLED
+    attempt = await send(delivery)
+    attempts = delivery.attempts + 1
+    outcome = decide(attempt.status_code, attempts, retries.max_attempts, channel=delivery.channel)
+    async with uow:
+        await uow.deliveries.record_attempt(delivery.id, attempt, str(outcome))
+        await _APPLY[outcome](uow, delivery, attempt, attempts, retries, now())
+        await uow.commit()
+    metrics.delivery(delivery.channel, str(outcome), attempt.latency_ms / 1000)
+    log.info("delivery attempt", extra={
+        "delivery_id": str(delivery.id), "subscription_id": str(delivery.subscription_id), "attempt": attempts,
+        "status_code": attempt.status_code, "latency_ms": attempt.latency_ms, "outcome": str(outcome)})
+    return outcome
+
+
+async def _delivered(uow: NotificationUnitOfWork, d: PendingDelivery, attempt: Attempt, attempts: int,
+                     retries: Retries, now: datetime) -> None:
+    await uow.deliveries.mark_delivered(d.id, attempts)
+    await uow.emit(NotificationDelivered(**d.facts(attempts), delivered_at=now))
+
+
+async def _parked(uow: NotificationUnitOfWork, d: PendingDelivery, attempt: Attempt, attempts: int,
+                  retries: Retries, now: datetime) -> None:
+    await uow.deliveries.park(d.id, attempts, attempt.reason())
+    await uow.emit(NotificationFailed(**d.facts(attempts), last_error=attempt.reason(), failed_at=now))
+
+
+async def _retry(uow: NotificationUnitOfWork, d: PendingDelivery, attempt: Attempt, attempts: int,
+                 retries: Retries, now: datetime) -> None:
+    await uow.deliveries.retry_at(d.id, attempts, attempt.reason(), retries.backoff.next_at(attempts, now))
+
+
+async def _unsubscribed(uow: NotificationUnitOfWork, d: PendingDelivery, attempt: Attempt, attempts: int,
+                        retries: Retries, now: datetime) -> None:
+    await uow.deliveries.retry_at(d.id, attempts, attempt.reason(), None)
+    await uow.subscriptions.deactivate(d.subscription_id)
+    cancelled = await uow.deliveries.cancel_pending_of(d.subscription_id)
+    log.warning("receiver answered 410: subscription deactivated",
+                extra={"subscription_id": str(d.subscription_id), "cancelled": cancelled})
+
+
+_APPLY = {Outcome.DELIVERED: _delivered, Outcome.PARKED: _parked, Outcome.RETRY: _retry,
+          Outcome.UNSUBSCRIBED: _unsubscribed}
+
+
+# --- replay ------------------------------------------------------------------------------------------
+
+async def replay_delivery(cmd: ReplayDelivery, uow: NotificationUnitOfWork) -> list[uuid.UUID]:
+    """Put one parked delivery back in the queue (same id, so the receiver can drop a duplicate)."""
+    async with uow:
+        found = await uow.deliveries.view(cmd.delivery_id)
+        if found is None:
+            raise NotFound(f"no delivery {cmd.delivery_id}")
+        replayed = await uow.deliveries.replay_parked(delivery_id=cmd.delivery_id)
+        if not replayed:
+            raise Conflict(f"delivery {cmd.delivery_id} is {found['status']}, or its subscription is inactive;"
+                           " only parked deliveries of active subscriptions are replayed")
+        await uow.commit()
+    return replayed
+
+
+async def replay_subscription(cmd: ReplaySubscription, uow: NotificationUnitOfWork) -> list[uuid.UUID]:
+    """Put every parked delivery of a subscription back in the queue."""
+    async with uow:
+        if await uow.subscriptions.get(cmd.subscription_id) is None:
+            raise NotFound(f"no subscription {cmd.subscription_id}")
+        replayed = await uow.deliveries.replay_parked(subscription_id=cmd.subscription_id)
+        await uow.commit()
+    return replayed

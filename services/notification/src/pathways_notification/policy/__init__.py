@@ -1,1 +1,0 @@
-"""Data files the notification service loads (redaction policy)."""

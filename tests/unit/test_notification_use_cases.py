@@ -1,0 +1,416 @@
+"""Every use case of the notification service on a fake unit of work: no broker, no database."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from notification_fakes import FakeNotificationUnitOfWork
+from pathways_contracts.events import NotificationDelivered, NotificationFailed
+from pathways_notification.domain.model import Attempt, PendingDelivery
+from pathways_notification.domain.outcome import Outcome
+from pathways_notification.service_layer import handlers
+from pathways_notification.service_layer.subscription_table import SubscriptionTable
+from pathways_notification.service_layer.commands import (
+    DeliverOne, FanOut, ReplayDelivery, ReplaySubscription, RestrictContact, Subscribe,
+)
+from pathways_runtime.auth import Role
+from pathways_runtime.backoff import Backoff
+from pathways_runtime.errors import Conflict, Forbidden, InvalidCommand, NotFound
+
+pytestmark = pytest.mark.unit
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+HOOK = "https://hooks.dept.example/p"
+
+
+async def fan_out(cmd: FanOut, uow: FakeNotificationUnitOfWork) -> int:
+    return await handlers.fan_out(cmd, uow, uow.table)
+
+
+async def allow_all(url: str) -> None:
+    return None
+
+
+def subscribe_cmd(**fields) -> Subscribe:
+    base = {"event_types": ["redflag.raised"], "url": HOOK, "caller_role": Role.OPS, "caller_org": "ops",
+            "department": "city-police", "role": "police"}
+    return Subscribe.model_validate(base | fields)
+
+
+async def subscribe(uow, **fields) -> uuid.UUID:
+    return (await handlers.subscribe(subscribe_cmd(**fields), uow, allow_all)).id
+
+
+def red_flag(jurisdiction: str = "metro", level: str = "red_flag", categories=("sex",), **more) -> FanOut:
+    data = {"red_flag_id": str(uuid.uuid4()), "establishment_id": "est-1", "jurisdiction": jurisdiction,
+            "level": level, "categories": list(categories), "score": 7.5, "minor_indicated": True} | more
+    return FanOut(event_id=str(uuid.uuid4()), event_type="redflag.raised", subject="est-1",
+                  source="/pathways/inspection", time=NOW, data=data, traceparent=None)
+
+
+def case_event(case_id: uuid.UUID, event_type: str = "case.triaged") -> FanOut:
+    return FanOut(event_id=str(uuid.uuid4()), event_type=event_type, subject=str(case_id), source="/pathways/referral",
+                  time=NOW, data={"case_id": str(case_id), "establishment_id": "est-1"})
+
+
+# --- subscribe ---------------------------------------------------------------------------------------
+
+async def test_a_department_subscribes_as_its_own_org_with_its_granted_role():
+    uow = FakeNotificationUnitOfWork()
+    created = await handlers.subscribe(Subscribe.model_validate(
+        {"event_types": ["case.opened"], "url": HOOK, "caller_role": Role.DEPARTMENT,
+         "caller_org": "police-department"}), uow, allow_all)
+    sub = uow.tables.subscriptions[created.id]
+    assert (sub.department, sub.role) == ("police-department", "police")
+    assert created.secret.startswith("whsec_") and sub.secret == created.secret and uow.commits == 1
+
+
+@pytest.mark.parametrize("asked", [{"role": "victim_services"}, {"role": "ops"},
+                                   {"department": "police-department", "role": "police"}])
+async def test_a_department_cannot_choose_another_role_or_department(asked):
+    uow = FakeNotificationUnitOfWork()
+    with pytest.raises(Forbidden):
+        await handlers.subscribe(subscribe_cmd(caller_role=Role.DEPARTMENT, caller_org="health-department",
+                                               department=asked.get("department"), role=asked.get("role")),
+                                 uow, allow_all)
+    assert uow.tables.subscriptions == {} and uow.commits == 0
+
+
+async def test_a_department_naming_itself_and_its_grant_is_accepted():
+    uow = FakeNotificationUnitOfWork()
+    sub_id = await subscribe(uow, caller_role=Role.DEPARTMENT, caller_org="labor-standards",
+                             department="labor-standards", role="labor")
+    assert uow.tables.subscriptions[sub_id].role == "labor"
+
+
+async def test_an_org_without_a_grant_cannot_subscribe_itself():
+    with pytest.raises(Forbidden, match="operations"):
+        await subscribe(FakeNotificationUnitOfWork(), caller_role=Role.DEPARTMENT, caller_org="unknown-org",
+                        department=None, role=None)
+
+
+async def test_operations_must_name_the_department_and_role():
+    with pytest.raises(InvalidCommand) as raised:
+        await subscribe(FakeNotificationUnitOfWork(), department=None, role=None)
+    assert [p.loc for p in raised.value.problems] == [("body", "department"), ("body", "role")]
+
+
+async def test_operations_subscribe_another_department_with_the_role_they_name():
+    uow = FakeNotificationUnitOfWork()
+    sub_id = await subscribe(uow, department="county-cps", role="child_protection", channel="email",
+                             email="intake@cps.example", url=None)
+    sub = uow.tables.subscriptions[sub_id]
+    assert (sub.department, sub.role, sub.channel, sub.target, sub.secret) == (
+        "county-cps", "child_protection", "email", "intake@cps.example", None)
+
+
+async def test_a_refused_destination_is_a_bad_url_and_nothing_is_stored():
+    checked = []
+
+    async def refuse(url: str) -> None:
+        checked.append(url)
+        raise handlers.DestinationRefused("169.254.169.254 is link-local")
+
+    uow = FakeNotificationUnitOfWork()
+    with pytest.raises(InvalidCommand) as raised:
+        await handlers.subscribe(subscribe_cmd(url="https://metadata.example/"), uow, refuse)
+    assert raised.value.problems[0].loc == ("body", "url") and "link-local" in raised.value.problems[0].msg
+    assert checked == ["https://metadata.example/"] and uow.tables.subscriptions == {}
+
+
+async def test_an_email_subscription_has_no_url_to_check():
+    async def refuse(url: str) -> None:
+        raise AssertionError("an email subscription has no webhook URL")
+
+    await handlers.subscribe(subscribe_cmd(channel="email", email="a@b.example", url=None),
+                             FakeNotificationUnitOfWork(), refuse)
+
+
+# --- fan out -----------------------------------------------------------------------------------------
+
+async def test_fan_out_records_one_delivery_per_matching_subscription_with_filters():
+    uow = FakeNotificationUnitOfWork()
+    everything = await subscribe(uow, role="victim_services")
+    metro_urgent = await subscribe(uow, role="victim_services", jurisdictions=["metro"], min_level="urgent")
+    labor_only = await subscribe(uow, role="victim_services", categories=["labor"])
+    other_type = await subscribe(uow, role="victim_services", event_types=["case.opened"])
+
+    assert await fan_out(red_flag(level="red_flag", categories=["sex"]), uow) == 1
+    assert await fan_out(red_flag(level="urgent", categories=["both"]), uow) == 3
+    by_sub = [d.new.subscription_id for d in uow.tables.deliveries.values()]
+    assert by_sub.count(everything) == 2 and by_sub.count(metro_urgent) == 1 and by_sub.count(labor_only) == 1
+    assert other_type not in by_sub
+
+
+async def test_fan_out_skips_a_role_that_receives_nothing_of_the_type():
+    uow = FakeNotificationUnitOfWork()
+    await subscribe(uow, role="police", event_types=["victim_service.engaged"])
+    event = FanOut(event_id="e1", event_type="victim_service.engaged", subject="r1", source="/pathways/referral",
+                   time=NOW, data={"referral_id": "r1", "case_id": str(uuid.uuid4()), "agency_id": "advocates"})
+    assert await fan_out(event, uow) == 0 and uow.tables.deliveries == {}
+
+
+async def test_fan_out_keeps_the_event_as_it_was_and_is_idempotent():
+    uow = FakeNotificationUnitOfWork()
+    sub_id = await subscribe(uow)
+    event = red_flag()
+    await fan_out(event, uow)
+    await fan_out(event, uow)  # the same event again (a redelivery)
+    [stored] = uow.tables.deliveries.values()
+    assert stored.new.subscription_id == sub_id and stored.new.body == event.data  # redaction is at send time
+    assert (stored.new.source, stored.new.time, stored.new.event_id) == (event.source, NOW, event.event_id)
+
+
+async def test_fan_out_ignores_inactive_subscriptions():
+    uow = FakeNotificationUnitOfWork()
+    sub_id = await subscribe(uow)
+    await uow.subscriptions.deactivate(sub_id)
+    assert await fan_out(red_flag(), uow) == 0
+
+
+async def test_nothing_about_a_restricted_case_is_recorded():
+    uow = FakeNotificationUnitOfWork()
+    await subscribe(uow, role="labor", event_types=["case.triaged"])
+    restricted, other = uuid.uuid4(), uuid.uuid4()
+    await handlers.restrict_contact(RestrictContact(case_id=restricted, restricted=True, changed_at=NOW), uow)
+    assert await fan_out(case_event(restricted), uow) == 0
+    assert await fan_out(case_event(other), uow) == 1
+
+
+# --- restrict contact --------------------------------------------------------------------------------
+
+async def test_a_restriction_cancels_pending_and_parked_deliveries_about_the_case_only():
+    uow = FakeNotificationUnitOfWork()
+    await subscribe(uow, role="labor", event_types=["case.triaged", "case.closed"])
+    case, other = uuid.uuid4(), uuid.uuid4()
+    for event in (case_event(case), case_event(case, "case.closed"), case_event(other)):
+        await fan_out(event, uow)
+    first, second, third = uow.tables.deliveries
+    await uow.deliveries.park(second, 6, "HTTP 503")
+
+    cancelled = await handlers.restrict_contact(RestrictContact(case_id=case, restricted=True, changed_at=NOW), uow)
+    assert cancelled == 2
+    assert [uow.deliveries.status(d) for d in (first, second, third)] == ["cancelled", "cancelled", "pending"]
+    with pytest.raises(Conflict):  # a cancelled delivery cannot be replayed
+        await handlers.replay_delivery(ReplayDelivery(delivery_id=second), uow)
+
+
+async def test_an_older_change_does_not_undo_a_newer_one_and_lifting_cancels_nothing():
+    uow = FakeNotificationUnitOfWork()
+    await subscribe(uow, role="labor", event_types=["case.triaged"])
+    case = uuid.uuid4()
+    await handlers.restrict_contact(RestrictContact(case_id=case, restricted=False, changed_at=NOW), uow)
+    await handlers.restrict_contact(
+        RestrictContact(case_id=case, restricted=True, changed_at=NOW - timedelta(minutes=1)), uow)
+    assert not await uow.restrictions.is_restricted(str(case))  # the later "lifted" stands
+    assert await fan_out(case_event(case), uow) == 1
+
+
+# --- deliver one -------------------------------------------------------------------------------------
+
+class Receiver:
+    """A sender that answers from a script and keeps what it was asked to send."""
+
+    def __init__(self, *codes: int | None) -> None:
+        self.codes = list(codes)
+        self.sent: list[PendingDelivery] = []
+
+    async def __call__(self, delivery: PendingDelivery) -> Attempt:
+        self.sent.append(delivery)
+        code = self.codes.pop(0)
+        return Attempt(code, 3, None if code and code < 300 else ("timeout" if code is None else "down"))
+
+
+RETRIES = handlers.Retries(max_attempts=3, backoff=Backoff(base=2.0, cap=60.0, rng=random.Random(1)))
+
+
+async def one_pending(uow, **sub_fields) -> tuple[uuid.UUID, uuid.UUID]:
+    sub_id = await subscribe(uow, **sub_fields)
+    await fan_out(red_flag(), uow)
+    [delivery_id] = uow.tables.deliveries
+    return sub_id, delivery_id
+
+
+async def deliver(uow, sub_id, receiver, now=NOW):
+    return await handlers.deliver_one(DeliverOne(subscription_id=sub_id), uow, receiver, RETRIES, lambda: now)
+
+
+async def test_a_delivered_attempt_is_recorded_and_announced():
+    uow = FakeNotificationUnitOfWork()
+    sub_id, delivery_id = await one_pending(uow)
+    assert await deliver(uow, sub_id, Receiver(204)) is Outcome.DELIVERED
+    assert uow.deliveries.status(delivery_id) == "delivered"
+    [announced] = uow.events(NotificationDelivered)
+    assert (announced.delivery_id, announced.attempts, announced.department) == (delivery_id, 1, "city-police")
+    assert uow.tables.attempts[0][2] == "delivered"
+
+
+async def test_a_failed_attempt_is_retried_after_a_jittered_backoff():
+    uow = FakeNotificationUnitOfWork()
+    sub_id, delivery_id = await one_pending(uow)
+    assert await deliver(uow, sub_id, Receiver(503)) is Outcome.RETRY
+    stored = uow.tables.deliveries[delivery_id]
+    assert stored.status == "pending" and stored.attempts == 1 and stored.last_error == "down"
+    assert NOW <= stored.next_attempt_at <= NOW + timedelta(seconds=2.0)  # first ceiling: base
+    assert uow.published == []
+    # Not due yet: nothing is sent.
+    assert await deliver(uow, sub_id, Receiver()) is None
+    assert await deliver(uow, sub_id, Receiver(None), now=NOW + timedelta(seconds=2)) is Outcome.RETRY
+    assert NOW + timedelta(seconds=2) <= uow.tables.deliveries[delivery_id].next_attempt_at <= NOW + timedelta(
+        seconds=2 + 4.0)  # second ceiling: base * 2
+
+
+async def test_the_last_failed_attempt_parks_the_delivery_and_announces_it():
+    uow = FakeNotificationUnitOfWork()
+    sub_id, delivery_id = await one_pending(uow)
+    later = NOW + timedelta(hours=1)
+    outcomes = [await deliver(uow, sub_id, Receiver(500), now=later + timedelta(minutes=i)) for i in range(3)]
+    assert outcomes == [Outcome.RETRY, Outcome.RETRY, Outcome.PARKED]
+    assert uow.deliveries.status(delivery_id) == "parked"
+    [failed] = uow.events(NotificationFailed)
+    assert failed.attempts == 3 and failed.last_error == "down" and uow.events(NotificationDelivered) == []
+
+
+async def test_a_410_unsubscribes_and_cancels_what_waits():
+    uow = FakeNotificationUnitOfWork()
+    sub_id, first = await one_pending(uow)
+    await fan_out(red_flag(), uow)
+    assert await deliver(uow, sub_id, Receiver(410)) is Outcome.UNSUBSCRIBED
+    assert not uow.tables.subscriptions[sub_id].active
+    # The answered one and the one behind it: nothing more goes to a receiver that said "gone".
+    assert [d.status for d in uow.tables.deliveries.values()] == ["cancelled", "cancelled"]
+    assert await fan_out(red_flag(), uow) == 0
+
+
+async def test_a_410_from_a_mail_server_is_just_a_failure():
+    uow = FakeNotificationUnitOfWork()
+    sub_id, _ = await one_pending(uow, channel="email", email="a@b.example", url=None)
+    assert await deliver(uow, sub_id, Receiver(410)) is Outcome.RETRY
+    assert uow.tables.subscriptions[sub_id].active
+
+
+async def test_a_delivery_about_a_case_restricted_after_it_was_recorded_is_cancelled_unsent():
+    uow = FakeNotificationUnitOfWork()
+    sub_id = await subscribe(uow, role="labor", event_types=["case.triaged"])
+    case = uuid.uuid4()
+    await fan_out(case_event(case), uow)
+    [delivery_id] = uow.tables.deliveries
+    uow.tables.restricted[case] = (True, NOW)  # recorded without the cancel (the race the worker guards)
+    receiver = Receiver()
+    assert await deliver(uow, sub_id, receiver) is Outcome.CANCELLED
+    assert receiver.sent == [] and uow.deliveries.status(delivery_id) == "cancelled"
+
+
+async def test_deliveries_of_a_subscription_go_out_in_order():
+    uow = FakeNotificationUnitOfWork()
+    sub_id = await subscribe(uow)
+    events = [red_flag() for _ in range(3)]
+    for event in events:
+        await fan_out(event, uow)
+    receiver = Receiver(204, 204, 204)
+    while await deliver(uow, sub_id, receiver):
+        pass
+    assert [d.event_id for d in receiver.sent] == [e.event_id for e in events]
+
+
+# --- replay ------------------------------------------------------------------------------------------
+
+async def test_a_parked_delivery_is_replayed_with_its_id_and_a_fresh_budget():
+    uow = FakeNotificationUnitOfWork()
+    sub_id, delivery_id = await one_pending(uow)
+    await uow.deliveries.park(delivery_id, 3, "down")
+    assert await handlers.replay_delivery(ReplayDelivery(delivery_id=delivery_id), uow) == [delivery_id]
+    stored = uow.tables.deliveries[delivery_id]
+    assert (stored.status, stored.attempts) == ("pending", 0)
+    receiver = Receiver(204)
+    assert await deliver(uow, sub_id, receiver) is Outcome.DELIVERED and receiver.sent[0].id == delivery_id
+
+
+async def test_only_parked_deliveries_are_replayed():
+    uow = FakeNotificationUnitOfWork()
+    _, delivery_id = await one_pending(uow)
+    with pytest.raises(Conflict, match="pending"):
+        await handlers.replay_delivery(ReplayDelivery(delivery_id=delivery_id), uow)
+    with pytest.raises(NotFound):
+        await handlers.replay_delivery(ReplayDelivery(delivery_id=uuid.uuid4()), uow)
+
+
+async def test_replaying_a_subscription_replays_its_parked_deliveries_only():
+    uow = FakeNotificationUnitOfWork()
+    sub_id, parked = await one_pending(uow)
+    await uow.deliveries.park(parked, 3, "down")
+    other = await subscribe(uow)
+    await fan_out(red_flag(), uow)
+    for delivery_id, stored in uow.tables.deliveries.items():
+        if stored.new.subscription_id == other:
+            await uow.deliveries.park(delivery_id, 3, "down")
+    assert await handlers.replay_subscription(ReplaySubscription(subscription_id=sub_id), uow) == [parked]
+    assert [s.status for s in uow.tables.deliveries.values() if s.new.subscription_id == other] == ["parked"]
+    with pytest.raises(NotFound):
+        await handlers.replay_subscription(ReplaySubscription(subscription_id=uuid.uuid4()), uow)
+
+
+# --- fan-out against the in-memory subscription table (issue 10) --------------------------------------
+
+class CountingClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_an_event_no_subscription_wants_costs_no_transaction_and_no_query():
+    uow = FakeNotificationUnitOfWork()
+    await subscribe(uow, event_types=["case.opened"], role="labor")
+    for _ in range(50):
+        await subscribe(uow, role="victim_services", jurisdictions=["elsewhere"])
+    table = SubscriptionTable(uow.subscriptions.all_active, clock=CountingClock())
+    began = []
+    uow._begin = lambda: began.append(1)  # type: ignore[method-assign] (any transaction would show here)
+    for _ in range(100):
+        assert await handlers.fan_out(red_flag(jurisdiction="metro"), uow, table) == 0
+    assert began == [] and table.loads == 1  # one read of the table for 100 events
+
+
+async def test_the_table_reloads_when_invalidated_and_when_too_old():
+    uow = FakeNotificationUnitOfWork()
+    clock = CountingClock()
+    table = SubscriptionTable(uow.subscriptions.all_active, max_age_seconds=30, clock=clock)
+    assert await table.for_type("redflag.raised") == []
+    sub_id = await handlers.subscribe(subscribe_cmd(), uow, allow_all, changed=table.invalidate)
+    assert [s.id for s in await table.for_type("redflag.raised")] == [sub_id.id]  # reloaded on the change
+    await uow.subscriptions.deactivate(sub_id.id)  # in another process: its NOTIFY has not arrived yet
+    assert len(await table.for_type("redflag.raised")) == 1 and table.loads == 2
+    clock.now += 31
+    assert await table.for_type("redflag.raised") == [] and table.loads == 3
+
+
+async def test_a_stale_table_cannot_make_a_delivery_for_a_deactivated_subscription():
+    uow = FakeNotificationUnitOfWork()
+    sub = await subscribe(uow)
+    table = SubscriptionTable(uow.subscriptions.all_active, clock=CountingClock())
+    await table.for_type("redflag.raised")
+    await uow.subscriptions.deactivate(sub)  # the table still lists it
+    assert len(await table.for_type("redflag.raised")) == 1
+    await handlers.fan_out(red_flag(), uow, table)
+    assert uow.tables.deliveries == {}
+
+
+async def test_a_change_during_a_load_is_not_lost():
+    uow = FakeNotificationUnitOfWork()
+    table = SubscriptionTable(uow.subscriptions.all_active, clock=CountingClock())
+
+    async def load_then_change():
+        subs = await uow.subscriptions.all_active()
+        table.invalidate()  # a NOTIFY arrives while the load is in flight
+        return subs
+
+    table._load = load_then_change
+    await table.for_type("redflag.raised")
+    table._load = uow.subscriptions.all_active
+    await table.for_type("redflag.raised")
+    assert table.loads == 2  # the first load did not count as fresh
