@@ -97,7 +97,7 @@ test-e2e: install chromium
 test-security: install  ## authorisation matrix, privacy scan, API and consumer fuzzing
 	$(VENV)/bin/pytest -m security
 
-test-fault: install toxiproxy  ## the services as processes under faults (kills, restarts, network), one checker
+test-fault: install toxiproxy kafka-jars  ## the services as processes under faults (kills, restarts, network, broker faults on a three-broker Apache Kafka cluster), one checker
 	$(VENV)/bin/pytest -m fault
 
 test-kafka: install kafka-jars  ## the integration and end-to-end tiers on Apache Kafka instead of Tansu
