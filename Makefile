@@ -11,7 +11,7 @@ export UV_PYTHON := $(PYTHON)
 KAFKA_LIBS := .tools/kafka/libs
 KAFKA_POM := deploy/kafka/pom.xml
 
-.PHONY: install chromium kafka-jars validate-deploy run demo test test-unit test-integration test-e2e test-kafka bench schemas asyncapi clean
+.PHONY: install chromium kafka-jars validate-deploy toxiproxy run demo test test-unit test-integration test-e2e test-security test-kafka test-fault bench schemas asyncapi clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -72,8 +72,18 @@ run: install $(if $(filter kafka,$(BROKER)),kafka-jars)  ## the embedded stack, 
 demo: install  ## beside a running `make run`: the README walk-through as a script
 	$(VENV)/bin/pathways demo
 
-test: install chromium
-	$(VENV)/bin/pytest
+# Toxiproxy, the fault-injecting TCP proxy of the fault suite, built from its Go module.
+TOXIPROXY_VERSION := v2.12.0
+TOXIPROXY := .tools/bin/toxiproxy-server
+$(TOXIPROXY):
+	mkdir -p .tools/go-bin
+	GOBIN=$(abspath .tools/go-bin) go install github.com/Shopify/toxiproxy/v2/cmd/server@$(TOXIPROXY_VERSION)
+	mkdir -p .tools/bin && mv .tools/go-bin/server $@
+
+toxiproxy: $(TOXIPROXY)
+
+test: install chromium  ## everything but the fault suite (make test-fault): unit, integration, e2e, security
+	$(VENV)/bin/pytest -m "not fault"
 
 test-unit: install
 	$(VENV)/bin/pytest -m unit
@@ -83,6 +93,12 @@ test-integration: install
 
 test-e2e: install chromium
 	$(VENV)/bin/pytest -m e2e
+
+test-security: install  ## authorisation matrix, privacy scan, API and consumer fuzzing
+	$(VENV)/bin/pytest -m security
+
+test-fault: install toxiproxy kafka-jars  ## the services as processes under faults (kills, restarts, network, broker faults on a three-broker Apache Kafka cluster), one checker
+	$(VENV)/bin/pytest -m fault
 
 test-kafka: install kafka-jars  ## the integration and end-to-end tiers on Apache Kafka instead of Tansu
 	PATHWAYS_TEST_BROKER=kafka $(VENV)/bin/pytest -m "integration or e2e"

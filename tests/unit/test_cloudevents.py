@@ -48,6 +48,8 @@ def test_round_trip():
         (lambda h, v: (h, b"{not json"), "not JSON"),
         (lambda h, v: (h, json.dumps({**json.loads(v), "program": "casino"}).encode()), "program"),
         (lambda h, v: (h | {"ce_subject": "EST-2"}, v), "does not match"),
+        (lambda h, v: (h | {"ce_dataschema": "urn:pathways:schema:inspection.completed:v2"}, v),
+         "unsupported schema version"),
     ],
 )
 def test_invalid_records_are_named(mutate, reason):

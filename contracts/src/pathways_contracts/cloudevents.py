@@ -101,6 +101,10 @@ def decode(headers: Any, value: bytes | None, expected_type: str | None = None) 
         model = event_class(h["ce_type"])
     except KeyError:
         raise InvalidEvent(f"unknown event type {h['ce_type']!r}") from None
+    if h.get("ce_dataschema") and h["ce_dataschema"] != model.dataschema():
+        # Another major version of the schema: this consumer cannot read it safely (park it, upgrade, replay).
+        raise InvalidEvent(f"unsupported schema version {h['ce_dataschema']!r} (this consumer reads "
+                           f"{model.dataschema()!r})")
     try:
         payload = json.loads(value or b"")
     except (ValueError, UnicodeDecodeError) as exc:

