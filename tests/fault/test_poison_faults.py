@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import uuid
 
 import pytest
@@ -14,9 +13,9 @@ from aiokafka import AIOKafkaProducer
 
 from fault.checker import Workload, check, subscribe
 from processes import System
+from support import announce
 
 pytestmark = pytest.mark.fault
-log = logging.getLogger(__name__)
 
 
 def _headers(event_type: str, subject: str, **override: bytes | None) -> list[tuple[str, bytes]]:
@@ -84,5 +83,5 @@ async def test_poison_in_the_middle_of_a_stream_is_parked_and_the_stream_goes_on
     while report.poison_unparked and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(1)
         report = await check(broker.bootstrap_servers, workload, receiver, poison_ids=markers, poison_topics=topics)
-    log.warning("poison: %s; not parked: %s", report.summary(), report.poison_unparked)
+    announce("poison: %s; not parked: %s", report.summary(), report.poison_unparked)
     report.assert_clean()
