@@ -46,7 +46,8 @@ def poison_records(topic: str) -> list[tuple[str, bytes | None, list[tuple[str, 
         ("unknown type", good, _headers("inspection.teleported", subject)),
         ("unknown version", good, _headers(topic, subject, ce_dataschema=f"urn:pathways:schema:{topic}:v99".encode())),
         ("non-UTF-8 header", good, _headers(topic, subject, ce_source=b"/fault-\xff\xfe-suite")),
-        ("oversized", json.dumps(_submitted(subject) | {"padding": "x" * 1_500_000}).encode(), _headers(topic, subject)),
+        # Over the 256 KiB an event may have, under the broker's 1 MB record limit (Kafka refuses larger writes).
+        ("oversized", json.dumps(_submitted(subject) | {"padding": "x" * 600_000}).encode(), _headers(topic, subject)),
     ]
 
 
