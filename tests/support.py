@@ -134,3 +134,9 @@ class WebhookReceiver:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def announce(message: str, *args: object) -> None:
+    """A test's counts (what was sent, lost, parked, fuzzed), printed: ``pytest -rP`` shows them, and
+    they stay readable when the services under test have reconfigured logging in this process."""
+    print(message % args, flush=True)

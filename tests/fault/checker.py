@@ -48,6 +48,7 @@ class Acked:
     establishment_id: str
     inspection_id: str
     sequence: int  # its place among its establishment's acknowledged inspections
+    planned: int  # its place in the workload's plan for the establishment (0 and 1: the red-flag pair)
 
 
 @dataclass
@@ -99,7 +100,7 @@ class Workload:
                     "indicator_codes": [code] if code else []}))
                 if response is not None and response.status_code == 201:
                     sequence = sum(1 for a in self.acked if a.establishment_id == key)
-                    self.acked.append(Acked(key, response.json()["inspection_id"], sequence))
+                    self.acked.append(Acked(key, response.json()["inspection_id"], sequence, n))
                 else:
                     self.unacknowledged += 1
 
@@ -152,6 +153,7 @@ class Report:
     duplicate_referrals: list[tuple]
     duplicate_deliveries: list[str]
     out_of_order: list[str]
+    missing_cases: list[str]  # both red-flag inspections acknowledged, yet no case opened
     republished: int  # the same event id twice on a topic: at-least-once transport, absorbed by inboxes
     parked: int = 0
     poison_unparked: list[str] = field(default_factory=list)
@@ -160,7 +162,7 @@ class Report:
         return (f"sent {self.sent}, acknowledged {self.acknowledged}, observed {self.observed}, "
                 f"delivered {self.delivered}, lost {len(self.lost)}, undelivered {len(self.undelivered)}, "
                 f"duplicated {len(self.duplicate_cases) + len(self.duplicate_referrals) + len(self.duplicate_deliveries)}, "
-                f"out of order {len(self.out_of_order)}, republished {self.republished}, parked {self.parked}, "
+                f"out of order {len(self.out_of_order)}, cases missing {len(self.missing_cases)}, republished {self.republished}, parked {self.parked}, "
                 f"poison not parked {len(self.poison_unparked)}")
 
     def assert_clean(self) -> None:
@@ -170,6 +172,7 @@ class Report:
         assert not self.duplicate_referrals, f"two referrals: {self.duplicate_referrals} ({self.summary()})"
         assert not self.duplicate_deliveries, f"delivered twice: {self.duplicate_deliveries} ({self.summary()})"
         assert not self.out_of_order, f"per-key order broken for: {self.out_of_order} ({self.summary()})"
+        assert not self.missing_cases, f"red flag acknowledged, no case: {self.missing_cases} ({self.summary()})"
         assert not self.poison_unparked, f"poison neither handled nor parked: {self.poison_unparked}"
 
 
@@ -177,12 +180,9 @@ async def check(kafka: str, workload: Workload, receiver: WebhookReceiver, timeo
                 poison_ids: list[str] = (), poison_topics: tuple[str, ...] = ()) -> Report:
     """Wait (with a deadline) until every acknowledged inspection is delivered, then count."""
     deadline = time.monotonic() + timeout
-    acked = {a.inspection_id for a in workload.acked}
-    red_flagged = {a.establishment_id for a in workload.acked} & workload.red_flag_keys()
     while True:
         report = await _count(kafka, workload, receiver, poison_ids, poison_topics)
-        cases = await _case_keys(kafka, workload)
-        settled = not report.lost and not report.undelivered and red_flagged <= cases
+        settled = not report.lost and not report.undelivered and not report.missing_cases
         if settled or time.monotonic() > deadline:
             return report
         await asyncio.sleep(1)
@@ -222,6 +222,9 @@ async def _count(kafka: str, workload: Workload, receiver: WebhookReceiver, pois
     cases = await _events_by(kafka, "case.opened", ours, lambda d: d["establishment_id"])
     referrals = await _events_by(kafka, "referral.created", None, lambda d: (d["case_id"], d["agency_id"]))
     acked = [a.inspection_id for a in workload.acked]
+    pairs = Counter(a.establishment_id for a in workload.acked if a.establishment_id in workload.red_flag_keys()
+                    and a.planned < len(RED_FLAG_PAIR))
+    missing_cases = [key for key, n in pairs.items() if n == len(RED_FLAG_PAIR) and key not in cases]
     parked, unparked = await _poison(kafka, poison_ids, poison_topics)
     return Report(
         sent=workload.sent, acknowledged=len(acked), observed=len(observed & set(acked)),
@@ -230,11 +233,7 @@ async def _count(kafka: str, workload: Workload, receiver: WebhookReceiver, pois
         duplicate_cases=[k for k, ids in cases.items() if len(ids) > 1],
         duplicate_referrals=[k for k, ids in referrals.items() if len(ids) > 1],
         duplicate_deliveries=[e for e, n in delivered_events.items() if n > 1],
-        out_of_order=out_of_order, republished=republished, parked=parked, poison_unparked=unparked)
-
-
-async def _case_keys(kafka: str, workload: Workload) -> set[str]:
-    return set(await _events_by(kafka, "case.opened", set(workload.keys()), lambda d: d["establishment_id"]))
+        out_of_order=out_of_order, missing_cases=missing_cases, republished=republished, parked=parked, poison_unparked=unparked)
 
 
 async def _events_by(kafka: str, topic: str, keys: set[str] | None, key_of) -> dict:

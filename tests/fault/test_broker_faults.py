@@ -11,7 +11,6 @@ Tansu has no replication, so these run on Apache Kafka only (its jars: ``make ka
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -25,9 +24,9 @@ from pathways_runtime.broker import ensure_topics
 from pathways_runtime.embedded import ApacheKafkaCluster
 from pathways_runtime.settings import Settings
 from processes import System, fresh_database, system_env
+from support import announce
 
 pytestmark = pytest.mark.fault
-log = logging.getLogger(__name__)
 FLOW_TOPICS = ["inspection.completed", "redflag.raised", "case.opened", "referral.created"]
 
 
@@ -80,7 +79,7 @@ async def test_the_partition_leader_killed_under_load_and_restarted(system_on_cl
 
     await workload.run_until_done(during=asyncio.ensure_future(fault()))
     report = await check(cluster.bootstrap_servers, workload, receiver, timeout=180)
-    log.warning("leader %s killed and restarted: %s", killed, report.summary())
+    announce("leader %s killed and restarted: %s", killed, report.summary())
     report.assert_clean()
 
 
@@ -100,5 +99,5 @@ async def test_one_broker_down_for_a_minute(system_on_cluster: System, cluster, 
 
     await workload.run_until_done(during=asyncio.ensure_future(fault()))
     report = await check(cluster.bootstrap_servers, workload, receiver, timeout=180)
-    log.warning("broker %s down for 60 s: %s", down.node_id, report.summary())
+    announce("broker %s down for 60 s: %s", down.node_id, report.summary())
     report.assert_clean()

@@ -9,7 +9,6 @@ must recover by itself: no process is restarted by the test.
 from __future__ import annotations
 
 import asyncio
-import logging
 import tempfile
 from pathlib import Path
 
@@ -18,10 +17,10 @@ import pytest
 
 from fault.checker import HEALTH, Workload, check, subscribe
 from processes import System, system_env
+from support import announce
 from pathways_runtime.embedded import EmbeddedKafka, EmbeddedPostgres
 
 pytestmark = pytest.mark.fault
-log = logging.getLogger(__name__)
 
 
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
@@ -55,7 +54,7 @@ async def test_postgres_restarted_under_load_loses_nothing_and_every_loop_recove
 
             await workload.run_until_done(during=asyncio.ensure_future(fault()))
             report = await check(broker.bootstrap_servers, workload, receiver, timeout=120)
-            log.warning("PostgreSQL %s restart: %s; statuses during it: %s", mode, report.summary(),
+            announce("PostgreSQL %s restart: %s; statuses during it: %s", mode, report.summary(),
                         sorted(set(statuses)))
             assert 500 not in statuses, "an outage of the database is a 503 for the caller, never a 500"
             report.assert_clean()

@@ -5,7 +5,6 @@ the proxies (the broker advertises its proxy's address), so every connection suf
 from __future__ import annotations
 
 import asyncio
-import logging
 import tempfile
 from pathlib import Path
 
@@ -16,10 +15,10 @@ from pathways_runtime.broker import ensure_topics
 from pathways_runtime.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
 from pathways_runtime.settings import Settings
 from processes import System, system_env
+from support import announce
 from toxiproxy import toxiproxy_server
 
 pytestmark = pytest.mark.fault
-log = logging.getLogger(__name__)
 
 
 @pytest.mark.parametrize("link", ["broker", "database"])
@@ -57,7 +56,7 @@ async def test_latency_and_connection_resets_lose_and_duplicate_nothing(infrastr
 
                 await workload.run_until_done(during=asyncio.ensure_future(fault()))
                 report = await check(to_broker.address, workload, receiver, timeout=180)
-                log.warning("network faults on the %s link (500 ms latency, 3 resets): %s", link,
+                announce("network faults on the %s link (500 ms latency, 3 resets): %s", link,
                             report.summary())
                 report.assert_clean()
             finally:

@@ -6,15 +6,14 @@ any per-key order broken."""
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import pytest
 
 from fault.checker import Workload, check, subscribe
 from processes import NAMES, System
+from support import announce
 
 pytestmark = pytest.mark.fault
-log = logging.getLogger(__name__)
 GRACE_SECONDS = 20  # what an orchestrator gives a stopping pod before SIGKILL (Kubernetes: 30)
 
 
@@ -45,7 +44,7 @@ async def test_a_service_killed_mid_stream_loses_and_duplicates_nothing(system: 
 
     await workload.run_until_done(during=asyncio.ensure_future(fault()))
     report = await check(broker.bootstrap_servers, workload, receiver)
-    log.warning("SIGKILL %s: %s", victim, report.summary())
+    announce("SIGKILL %s: %s", victim, report.summary())
     report.assert_clean()
 
 
@@ -62,7 +61,7 @@ async def test_a_service_stopped_mid_stream_drains_within_its_grace_period(syste
 
     await workload.run_until_done(during=asyncio.ensure_future(fault()))
     report = await check(broker.bootstrap_servers, workload, receiver)
-    log.warning("SIGTERM %s (exited in %.1fs): %s", victim, took[0], report.summary())
+    announce("SIGTERM %s (exited in %.1fs): %s", victim, took[0], report.summary())
     assert took[0] < GRACE_SECONDS
     report.assert_clean()
 
@@ -81,5 +80,5 @@ async def test_a_replica_joining_and_leaving_mid_stream_rebalances_without_loss(
 
     await workload.run_until_done(during=asyncio.ensure_future(fault()))
     report = await check(broker.bootstrap_servers, workload, receiver)
-    log.warning("rebalance: %s", report.summary())
+    announce("rebalance: %s", report.summary())
     report.assert_clean()

@@ -8,7 +8,6 @@ The counts (cases generated, server errors) are logged for the closing note.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 
 import pytest
@@ -20,10 +19,9 @@ from schemathesis import GenerationMode
 
 from pathways_runtime.auth import Role
 from processes import WITH_INSIGHTS, System
-from support import bearer
+from support import announce, bearer
 
 pytestmark = pytest.mark.security
-log = logging.getLogger(__name__)
 EXAMPLES_PER_MODE = 10  # per operation, per role it admits, per generation mode
 # A token per role, each of a real organisation: the fuzzer then reaches past the role checks.
 TOKENS = {Role.OPS: "ops", Role.TRIAGE: "mdt", Role.INSPECTOR: "health-department", Role.RESEARCHER: "task-force",
@@ -60,7 +58,7 @@ def test_no_generated_request_gets_a_server_error(system: System, service: str):
                     attack()
                 except Unsatisfiable:  # nothing to break in this operation (e.g. no parameters, no body)
                     outcomes["not generable"] += 1
-    log.warning("fuzzed %s: %d requests %s; server errors: %d", service, sum(outcomes.values()),
+    announce("fuzzed %s: %d requests %s; server errors: %d", service, sum(outcomes.values()),
                 dict(outcomes), len(server_errors))
     assert not server_errors, "\n".join(server_errors[:20])
 

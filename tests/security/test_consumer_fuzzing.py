@@ -10,7 +10,6 @@ of a known establishment) and stay up: a good submission sent after them is reco
 from __future__ import annotations
 
 import json
-import logging
 import uuid
 
 import httpx
@@ -21,10 +20,9 @@ from hypothesis import strategies as st
 
 from pathways_runtime.auth import Role
 from processes import System
-from support import bearer, eventually, read_all
+from support import announce, bearer, eventually, read_all
 
 pytestmark = pytest.mark.security
-log = logging.getLogger(__name__)
 TOPIC = "inspection.submitted"
 RECORDS = 120
 
@@ -97,7 +95,7 @@ async def test_every_malformed_record_is_parked_with_a_reason_and_the_consumer_g
         raise AssertionError(f"{len(missing)} of {len(markers)} malformed records neither handled nor parked: "
                              f"{missing[:10]}") from None
     reasons = sorted({reason.split(":")[0] for reason in parked.values() if reason})
-    log.warning("consumer fuzzing: %d malformed records produced, %d parked with a reason; reason kinds: %s",
+    announce("consumer fuzzing: %d malformed records produced, %d parked with a reason; reason kinds: %s",
                 len(markers), len([m for m in markers if parked.get(m)]), reasons)
 
     establishment = f"fuzz-real-{uuid.uuid4().hex[:6]}"
