@@ -128,8 +128,8 @@ async def test_a_service_runs_under_its_own_principal(secured, infrastructure, t
     seen: list[str] = []
 
     @service.consumers.on(RedFlagRaised, title="records", description="test handler")
-    async def handle(event: RedFlagRaised, h) -> None:
-        seen.append(event.establishment_id)
+    async def handle(event: CloudEvent[RedFlagRaised], uow) -> None:
+        seen.append(event.data.establishment_id)
 
     establishment = f"est-{uuid.uuid4().hex[:8]}"
     flag = CloudEvent(source="/tests", data=RedFlagRaised(
@@ -148,8 +148,9 @@ async def test_a_service_runs_under_its_own_principal(secured, infrastructure, t
     closed = CaseClosed(case_id=uuid.uuid4(), establishment_id=establishment, outcome="tests",
                         closed_at=datetime.now(UTC))
     async with service.running():
-        async with service.pool.acquire() as conn, conn.transaction():
-            emitted = await service.emit(conn, closed)  # case.closed: a topic referral owns
+        async with service.uow() as uow:
+            emitted = await uow.emit(closed)  # case.closed: a topic referral owns
+            await uow.commit()
         deadline = asyncio.get_running_loop().time() + 60
         while establishment not in seen and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.2)
