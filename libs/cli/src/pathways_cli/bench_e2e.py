@@ -232,9 +232,9 @@ async def _subscribe(client: httpx.AsyncClient, url: str, receiver: Receiver, co
     paths = []
     for i in range(count):
         path = f"/hooks/{i}"
+        # The department and its role come from the token (labor-standards is granted "labor"), never the body.
         response = await client.post(f"{url}/subscriptions", headers=token, json={
-            "department": "labor-standards", "role": "labor", "event_types": ["case.opened"],
-            "url": receiver.url + path})
+            "event_types": ["case.opened"], "url": receiver.url + path})
         response.raise_for_status()
         paths.append(path)
     return paths
@@ -299,7 +299,9 @@ def e2e(rates: str = typer.Option("15,30,60,100", help="Offered inspections per 
                 "KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database, "PATHWAYS_JWT_SECRET": secret,
                 "PATHWAYS_TRACE_DIR": str(state / "traces"), "INSPECTION_PORT": str(free_port()),
                 "REFERRAL_PORT": str(free_port()), "NOTIFICATION_PORT": str(free_port()),
-                "PATHWAYS_CONSUMER_SESSION_TIMEOUT_MS": "6000", "PATHWAYS_FIELD_KEY": new_field_key()}
+                "PATHWAYS_CONSUMER_SESSION_TIMEOUT_MS": "6000", "PATHWAYS_FIELD_KEY": new_field_key(),
+                # The bench's own receiver listens on loopback: allowed by name, as an operator would.
+                "PATHWAYS_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32"}
             if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):  # the embedded broker: see EMBEDDED_FETCH_MAX_WAIT_MS
                 env.setdefault("PATHWAYS_CONSUMER_FETCH_MAX_WAIT_MS", str(EMBEDDED_FETCH_MAX_WAIT_MS))
             started = stack.start_services(env, state)
