@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 import yaml
@@ -31,6 +30,7 @@ from pathways_runtime.embedded import EmbeddedApacheKafka, free_port
 from pathways_runtime.settings import Settings
 from pathways_runtime.topic_config import load_topics
 
+from processes import fresh_database
 from support import TEST_JWT_SECRET, WebhookReceiver, bearer, eventually, only_on_apache_kafka
 
 pytestmark = [pytest.mark.e2e, only_on_apache_kafka]
@@ -65,13 +65,7 @@ async def composed(infrastructure, tmp_path_factory) -> Iterator[dict[str, str]]
                          KAFKA_SASL_PASSWORD=users["admin"])
         await ensure_topics(admin, load_topics(ROOT / "deploy" / "kafka" / "topics.yaml"), replication=1)
         apply_acls(admin, ACLS)
-        conn = await asyncpg.connect(infrastructure.database_url)
-        try:
-            await conn.execute('drop database if exists "pathways_compose_env" with (force)')
-            await conn.execute('create database "pathways_compose_env"')
-        finally:
-            await conn.close()
-        database_url = infrastructure.database_url.rsplit("/", 1)[0] + "/pathways_compose_env"
+        database_url = await fresh_database(infrastructure.database_url, "pathways_compose_env")
         started = []
         for name in SERVICES:
             svc = stack.ServiceProcess(name, f"pathways_{name}", free_port())

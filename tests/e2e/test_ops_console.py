@@ -25,6 +25,7 @@ from pathways_runtime.auth import Role, issue_token
 from pathways_runtime.broker import ensure_topics
 from pathways_runtime.embedded import EmbeddedKafka, free_port
 from pathways_runtime.settings import Settings
+from processes import fresh_database
 from support import TEST_JWT_SECRET, WebhookReceiver, bearer, eventually, read_all
 
 pytestmark = pytest.mark.e2e
@@ -40,23 +41,13 @@ class ConsoleSystem:
     database_url: str
 
 
-async def _fresh_database(server_url: str, name: str) -> str:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f'drop database if exists "{name}" with (force)')
-        await conn.execute(f'create database "{name}"')
-    finally:
-        await conn.close()
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
-
-
 @pytest.fixture(scope="module")
 async def system(infrastructure, tmp_path_factory) -> AsyncIterator[ConsoleSystem]:
     # A broker and a database of its own (the in-process services of the integration tests use the same
     # consumer group names), and every port free, so parallel runs on one machine do not collide.
     state = tmp_path_factory.mktemp("ops-e2e")
     with EmbeddedKafka(log_dir=state / "logs") as kafka:
-        database_url = await _fresh_database(infrastructure.database_url, "pathways_ops_e2e")
+        database_url = await fresh_database(infrastructure.database_url, "pathways_ops_e2e")
         await ensure_topics(Settings(KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers))
         env = dict(os.environ) | {
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers, "DATABASE_URL": database_url,

@@ -28,6 +28,7 @@ from pathways_runtime.auth import Role
 from pathways_runtime.broker import ensure_topics
 from pathways_runtime.embedded import EmbeddedApacheKafka, EmbeddedKafka, free_port
 from pathways_runtime.settings import Settings
+from processes import fresh_database
 from support import WebhookReceiver, bearer, eventually, own_broker, read_all
 
 pytestmark = pytest.mark.e2e
@@ -42,23 +43,13 @@ class System:
     database_url: str
 
 
-async def _fresh_database(server_url: str, name: str) -> str:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f'drop database if exists "{name}" with (force)')
-        await conn.execute(f'create database "{name}"')
-    finally:
-        await conn.close()
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
-
-
 @pytest.fixture(scope="module")
 async def system(infrastructure, tmp_path_factory) -> Iterator[System]:
     # A broker and a database of its own, so the in-process services of the integration tests
     # (same consumer group names) cannot take its events.
     state = tmp_path_factory.mktemp("e2e")
     with own_broker(state) as kafka:
-        database_url = await _fresh_database(infrastructure.database_url, "pathways_e2e")
+        database_url = await fresh_database(infrastructure.database_url, "pathways_e2e")
         await ensure_topics(Settings(KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers))
         env = dict(os.environ) | {
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers, "DATABASE_URL": database_url,
