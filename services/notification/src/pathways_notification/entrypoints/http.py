@@ -58,7 +58,8 @@ async def get_subscription(subscription_id: uuid.UUID, who: Principal = require(
     " the `Link` header's rel=\"next\" URL gives the next page."))
 async def list_deliveries(request: Request, response: Response, status: DeliveryStatus | None = None,
                           subscription_id: uuid.UUID | None = None,
-                          cursor: int | None = Query(None, ge=1, description="From a previous page's next link."),
+                          cursor: int | None = Query(None, ge=1, le=2**63 - 1,  # a delivery sequence is a bigint
+                                                      description="From a previous page's next link."),
                           limit: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
                           who: Principal = require(Role.OPS, Role.DEPARTMENT),
                           uow: NotificationUnitOfWork = Depends(unit_of_work)) -> list[dict]:
