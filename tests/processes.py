@@ -51,12 +51,16 @@ class Instance:
 
 @dataclass
 class System:
-    """Service processes sharing one environment; ``instances[name]`` is the primary of each."""
+    """Service processes sharing one environment; ``instances[name]`` is the primary of each.
+
+    ``overrides[name]`` is extra environment of one service (e.g. a fail point), on top of ``env``.
+    """
 
     env: dict[str, str]
     state: Path
     instances: dict[str, Instance] = field(default_factory=dict)
     extras: list[Instance] = field(default_factory=list)
+    overrides: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         return self.instances[name].url
@@ -72,7 +76,8 @@ class System:
         logs.mkdir(parents=True, exist_ok=True)
         log = (logs / f"{name}{tag}.log").open("ab")
         process = subprocess.Popen([sys.executable, "-m", MODULES[name]],
-                                   env=self.env | {"PORT": str(port), "OTEL_SERVICE_NAME": name},
+                                   env=self.env | self.overrides.get(name, {})
+                                   | {"PORT": str(port), "OTEL_SERVICE_NAME": name},
                                    stdout=log, stderr=subprocess.STDOUT)
         return Instance(name, port, process)
 
@@ -103,8 +108,19 @@ class System:
         process.wait(grace)
         return time.monotonic() - started
 
-    def restart(self, name: str) -> None:
-        """Start the service again on its port, and wait until it is ready."""
+    def log(self, name: str, tag: str = "") -> str:
+        """What an instance of ``name`` wrote (stdout and stderr); ``tag=".restarted"`` for its restart."""
+        path = self.state / "logs" / f"{name}{tag}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def restart(self, name: str, overrides: dict[str, str] | None = None) -> None:
+        """Start the service again on its port, and wait until it is ready.
+
+        With ``overrides``, the service's extra environment is replaced by it first (``{}``: none, e.g.
+        to restart it without its fail point).
+        """
+        if overrides is not None:
+            self.overrides[name] = overrides
         self.instances[name] = self._spawn(name, self.instances[name].port, tag=".restarted")
         self.wait_ready(name)
 

@@ -91,6 +91,31 @@ async def read_all(bootstrap: str, topic: str, timeout: float = 20) -> list[Reco
         await consumer.stop()
 
 
+async def read_by_group(bootstrap: str, group: str, topic: str, event_ids: list[str] | set[str]) -> bool:
+    """True once every one of these events is on ``topic`` and ``group`` has committed past it.
+
+    What a consumer did with an event (handled it, or acknowledged it unwanted, with no inbox row)
+    does not matter here: only that it has read it.
+    """
+    from aiokafka import TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    wanted = set(event_ids)
+    records = [r for r in await read_all(bootstrap, topic) if r.headers.get("ce_id") in wanted]
+    if not wanted or len({r.headers["ce_id"] for r in records}) < len(wanted):
+        return False
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        # Partitions named: Tansu cannot answer an offset fetch for all of a group's partitions.
+        committed = await admin.list_consumer_group_offsets(
+            group, partitions=sorted({TopicPartition(topic, r.partition) for r in records}))
+    finally:
+        await admin.close()
+    positions = {tp.partition: meta.offset for tp, meta in committed.items() if tp.topic == topic}
+    return all(positions.get(r.partition, -1) > r.offset for r in records)
+
+
 @dataclass
 class Received:
     path: str
@@ -114,7 +139,11 @@ class WebhookReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                length = int(self.headers.get("content-length", 0))
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender was killed mid-body: not a delivery, and nobody to answer
+                    self.close_connection = True
+                    return
                 time.sleep(receiver.delay)
                 if receiver.status < 300:
                     receiver.received.append(Received(self.path, dict(self.headers), body))

@@ -4,7 +4,9 @@ The workload is a keyed, numbered stream: establishments are the keys, and each 
 its inspections one after another (so their order is known), many establishments at
 once. Every fourth establishment is seen by two departments with indicators that fuse
 into a red flag, so it opens a case and referrals; a webhook subscription receives
-every ``inspection.completed`` and ``case.opened``.
+every ``inspection.completed`` and ``case.opened``. Given a broker (``kafka``), every fourth other
+establishment's inspections are sent as ``inspection.submitted`` events instead, as a department's
+own system sends them, so the inspection service's consumer is in the stream too.
 
 The checker then reads the outside of the system only — every topic, every dead-letter
 topic and what the webhook receiver got — and counts:
@@ -33,7 +35,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import httpx
+from aiokafka import AIOKafkaProducer
 
+from pathways_contracts import CloudEvent, encode
+from pathways_contracts.events import InspectionSubmitted
 from pathways_runtime.auth import Role
 from support import WebhookReceiver, bearer, read_all
 
@@ -53,13 +58,18 @@ class Acked:
 
 @dataclass
 class Workload:
-    """Posts ``establishments`` keys × ``per_key`` inspections with ``concurrency`` keys in flight."""
+    """Posts ``establishments`` keys × ``per_key`` inspections with ``concurrency`` keys in flight.
+
+    With ``kafka``, the keys of ``submitted_keys()`` are sent as ``inspection.submitted`` events on that
+    broker instead, acknowledged when the broker acknowledged them.
+    """
 
     inspection_url: str
     establishments: int = 24
     per_key: int = 4
     concurrency: int = 6
     seed: int = 7
+    kafka: str | None = None
     run: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
     acked: list[Acked] = field(default_factory=list)
     unacknowledged: int = 0
@@ -70,6 +80,9 @@ class Workload:
 
     def red_flag_keys(self) -> set[str]:
         return {key for i, key in enumerate(self.keys()) if i % 4 == 0}
+
+    def submitted_keys(self) -> set[str]:
+        return {key for i, key in enumerate(self.keys()) if i % 4 == 2} if self.kafka else set()
 
     async def register(self) -> None:
         async with httpx.AsyncClient(timeout=10) as http:
@@ -83,26 +96,54 @@ class Workload:
         queue: asyncio.Queue[str] = asyncio.Queue()
         for key in self.keys():
             queue.put_nowait(key)
-        async with httpx.AsyncClient(timeout=15) as http:
-            workers = [asyncio.create_task(self._worker(http, queue)) for _ in range(self.concurrency)]
-            await asyncio.gather(*workers, *([during] if during is not None else []))
+        producer = AIOKafkaProducer(bootstrap_servers=self.kafka, acks="all") if self.kafka else None
+        if producer is not None:
+            await producer.start()
+        try:
+            async with httpx.AsyncClient(timeout=15) as http:
+                workers = [asyncio.create_task(self._worker(http, producer, queue)) for _ in range(self.concurrency)]
+                await asyncio.gather(*workers, *([during] if during is not None else []))
+        finally:
+            if producer is not None:
+                await producer.stop()
 
-    async def _worker(self, http: httpx.AsyncClient, queue: asyncio.Queue[str]) -> None:
+    async def _worker(self, http: httpx.AsyncClient, producer: AIOKafkaProducer | None,
+                      queue: asyncio.Queue[str]) -> None:
         rng = random.Random(self.seed)
+        submitted = self.submitted_keys()
         while not queue.empty():
             key = queue.get_nowait()
             for n in range(self.per_key):
                 program, code, token = self._inspection(key, n, rng)
                 self.sent += 1
-                response = await _retrying(lambda: http.post(f"{self.inspection_url}/inspections", headers=token, json={
-                    "establishment_id": key, "program": program, "reason": "routine",
-                    "inspected_on": "2026-11-03", "result": "conditional" if code else "pass",
-                    "indicator_codes": [code] if code else []}))
-                if response is not None and response.status_code == 201:
+                if key in submitted:
+                    inspection_id = await self._submit(producer, key, program, code)
+                else:
+                    response = await _retrying(lambda: http.post(f"{self.inspection_url}/inspections", headers=token, json={
+                        "establishment_id": key, "program": program, "reason": "routine",
+                        "inspected_on": "2026-11-03", "result": "conditional" if code else "pass",
+                        "indicator_codes": [code] if code else []}))
+                    ok = response is not None and response.status_code == 201
+                    inspection_id = response.json()["inspection_id"] if ok else None
+                if inspection_id is not None:
                     sequence = sum(1 for a in self.acked if a.establishment_id == key)
-                    self.acked.append(Acked(key, response.json()["inspection_id"], sequence, n))
+                    self.acked.append(Acked(key, inspection_id, sequence, n))
                 else:
                     self.unacknowledged += 1
+
+    async def _submit(self, producer: AIOKafkaProducer, key: str, program: str, code: str | None) -> str | None:
+        """Send one ``inspection.submitted`` event; its inspection id once the broker acknowledged it."""
+        data = InspectionSubmitted(inspection_id=uuid.uuid4(), establishment_id=key, department="health-department",
+                                   source_system="fault-suite", program=program, reason="routine",
+                                   inspected_on="2026-11-03", result="conditional" if code else "pass",
+                                   indicator_codes=[code] if code else [])
+        record_key, value, headers = encode(CloudEvent(data=data, source="/departments/health-department/fault-suite"))
+        try:
+            await producer.send_and_wait(data.event_type, value, key=record_key,
+                                         headers=[(k, v.encode()) for k, v in headers.items()])
+        except Exception:  # noqa: BLE001 (not acknowledged: not promised)
+            return None
+        return str(data.inspection_id)
 
     def _inspection(self, key: str, n: int, rng: random.Random) -> tuple[str, str | None, dict]:
         if key in self.red_flag_keys() and n < len(RED_FLAG_PAIR):

@@ -32,9 +32,18 @@ async def broker(infrastructure, tmp_path: Path) -> AsyncIterator[EmbeddedKafka]
 
 
 @pytest.fixture
-async def system(infrastructure, broker: EmbeddedKafka, tmp_path: Path) -> AsyncIterator[System]:
+def service_env() -> dict[str, dict[str, str]]:
+    """Extra environment of single services, by name, from their first start: none (a test module may
+    override this fixture, e.g. to arm a fail point in one service)."""
+    return {}
+
+
+@pytest.fixture
+async def system(infrastructure, broker: EmbeddedKafka, tmp_path: Path,
+                 service_env: dict[str, dict[str, str]]) -> AsyncIterator[System]:
     database_url = await fresh_database(infrastructure.database_url, f"fault_{uuid.uuid4().hex[:8]}")
-    system = System(system_env(broker.bootstrap_servers, database_url, tmp_path), tmp_path)
+    system = System(system_env(broker.bootstrap_servers, database_url, tmp_path), tmp_path,
+                    overrides={name: dict(env) for name, env in service_env.items()})
     system.start_all()
     try:
         yield system

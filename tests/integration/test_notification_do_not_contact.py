@@ -12,11 +12,12 @@ import pytest
 from pathways_contracts import decode
 from pathways_runtime.auth import Role
 from referral_scenarios import TRIAGE, case_of, events_of, publish, red_flag
-from support import WebhookReceiver, bearer, eventually, read_all
+from support import WebhookReceiver, bearer, eventually, read_all, read_by_group
 
 pytestmark = pytest.mark.integration
 DEPARTMENT = bearer(Role.DEPARTMENT, "labor-standards")
 OPS = bearer(Role.OPS, "ops")
+NOTIFICATION_GROUP = "notification"  # its one consumer of every subscribable event
 DECISION = {"approaches": ["labor_standards_enforcement"], "roles_present": ["labor", "advocate"],
             "rationale": "Wage theft reported by two departments."}
 
@@ -63,8 +64,7 @@ async def triaged_event_handled(conn: asyncpg.Connection, kafka: str, case_id: s
     """Every case.triaged of the case has been read by the notification service, whatever it decided."""
     events = [decode(r.headers, r.value, expected_type="case.triaged") for r in await read_all(kafka, "case.triaged")]
     ids = [e.id for e in events if str(e.data.case_id) == case_id]
-    handled = await conn.fetchval("select count(*) from notification.inbox where event_id = any($1::text[])", ids)
-    return bool(ids) and handled == len(ids)
+    return await read_by_group(kafka, NOTIFICATION_GROUP, "case.triaged", ids)
 
 
 def cases_received(receiver: WebhookReceiver) -> list[str]:

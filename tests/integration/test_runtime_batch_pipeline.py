@@ -20,7 +20,7 @@ from pathways_runtime.auth import Role
 from pathways_runtime.errors import Unprocessable
 from pathways_runtime.service import Service
 from pathways_runtime.settings import Settings
-from support import bearer, eventually, read_all
+from support import bearer, eventually, read_all, read_by_group
 
 pytestmark = pytest.mark.integration
 TRIAGE = bearer(Role.TRIAGE, "mdt")
@@ -216,3 +216,84 @@ async def _async(value):
 
 async def _has_all(counts, n: int) -> bool:
     return len(await counts) == n
+
+
+class _CountingPool:
+    """The service's pool, counting the connections the consumer pipeline takes (one per transaction)."""
+
+    def __init__(self, pool) -> None:
+        self._pool, self.acquired = pool, 0
+
+    def acquire(self):
+        self.acquired += 1
+        return self._pool.acquire()
+
+    def __getattr__(self, name):
+        return getattr(self._pool, name)
+
+
+async def test_events_a_subscriber_does_not_want_are_acknowledged_without_a_transaction(infrastructure,
+                                                                                      tmp_path: Path):
+    unwanted = [closed_case("nobody wants this") for _ in range(5)]
+    wanted = closed_case("wanted")
+    name = f"tests-wants-{uuid.uuid4().hex[:6]}"
+    service = Service(name, schema="tests_wants", migrations=tmp_path, description="tests")
+    handled: list[str] = []
+
+    async def wants(event: CloudEvent) -> bool:
+        return event.data.outcome == "wanted"
+
+    @service.consumers.on(CaseClosed, title="wants some", description="test handler", wants=wants)
+    async def handle(event: CloudEvent[CaseClosed], uow) -> None:
+        handled.append(event.id)
+
+    async with service.running():
+        counting = _CountingPool(service.pool)
+        service._pool = counting  # the pipeline takes its pool per batch; the relay keeps its own
+        await produce(infrastructure.kafka, [raw(e) for e in unwanted])
+
+        # The unwanted events were read and acknowledged.
+        await eventually(lambda: read_by_group(infrastructure.kafka, f"{name}.case.closed", "case.closed",
+                                               {e.id for e in unwanted}))
+        assert counting.acquired == 0  # no transaction, no inbox claim, no handler
+        assert handled == []
+        # Control: a wanted event is handled through the pipeline's transaction, so the count can move.
+        await produce(infrastructure.kafka, [raw(wanted)])
+        await eventually(lambda: _async(handled == [wanted.id]))
+        assert counting.acquired == 1
+        claims = await service.pool.fetch("select event_id from tests_wants.inbox where consumer_group = $1",
+                                          f"{name}.case.closed")
+        assert [r["event_id"] for r in claims] == [wanted.id]
+
+
+async def test_a_handler_leaving_its_unit_of_work_uncommitted_leaves_no_effect(infrastructure, tmp_path: Path):
+    """On the pipeline the handler's first block rides on the event's savepoint: leaving it without
+    commit must still undo what it wrote, and a second block commits on a savepoint of its own."""
+    (tmp_path / "001_rows.sql").write_text("create table {schema}.rows (event_id text not null, block text not null);")
+    event = closed_case("two blocks")
+    service = Service(f"tests-uow-{uuid.uuid4().hex[:6]}", schema="tests_uow", migrations=tmp_path,
+                      description="tests")
+    done = asyncio.Event()
+
+    @service.consumers.on(CaseClosed, title="two blocks", description="test handler")
+    async def handle(e: CloudEvent[CaseClosed], uow) -> None:
+        if e.id != event.id:
+            return
+        async with uow:  # left without commit: rolled back
+            await uow.conn.execute("insert into tests_uow.rows values ($1, 'first')", e.id)
+        async with uow:
+            await uow.conn.execute("insert into tests_uow.rows values ($1, 'second')", e.id)
+            await uow.commit()
+        async with uow:  # a later block left without commit is rolled back too, alone
+            await uow.conn.execute("insert into tests_uow.rows values ($1, 'third')", e.id)
+        done.set()
+
+    async with service.running():
+        await produce(infrastructure.kafka, [raw(event)])
+        await asyncio.wait_for(done.wait(), 30)
+
+        async def rows():
+            return [r["block"] for r in await service.pool.fetch(
+                "select block from tests_uow.rows where event_id = $1", event.id)]
+
+        assert await eventually(rows) == ["second"]

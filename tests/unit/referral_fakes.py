@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from pathways_referral.adapters.repository import LEVELS, After, NewReferral
 from pathways_referral.domain.consent import Consent
+from pathways_referral.domain.directory import Organization
 from pathways_referral.settings import ReferralSettings
 from pathways_runtime.testing import FakeUnitOfWork
 
@@ -165,8 +166,8 @@ class FakeAgencies:
     def __init__(self) -> None:
         self.docs: dict[str, dict] = {}
 
-    async def all(self) -> list[dict]:
-        return [self.docs[k] for k in sorted(self.docs)]
+    async def all(self) -> list[Organization]:
+        return [Organization.model_validate(self.docs[k]) for k in sorted(self.docs)]
 
     async def add(self, agency_id: str, kind: str, document: dict) -> bool:
         if agency_id in self.docs:

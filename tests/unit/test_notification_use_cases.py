@@ -376,6 +376,29 @@ async def test_an_event_no_subscription_wants_costs_no_transaction_and_no_query(
     assert began == [] and table.loads == 1  # one read of the table for 100 events
 
 
+async def test_the_pipeline_filter_wants_only_what_a_subscription_would_receive():
+    from pathways_contracts import CloudEvent
+    from pathways_contracts.events import RedFlagRaised
+    from pathways_notification.entrypoints.events import wanted_by_a_subscription
+
+    uow = FakeNotificationUnitOfWork()
+    await subscribe(uow, role="victim_services", jurisdictions=["metro"])
+    wanted = wanted_by_a_subscription(SubscriptionTable(uow.subscriptions.all_active, clock=CountingClock()))
+
+    def event(jurisdiction: str) -> CloudEvent:
+        cmd = red_flag(jurisdiction=jurisdiction)
+        return CloudEvent(source="/tests", data=RedFlagRaised.model_validate(cmd.data | {
+            "indicator_codes": ["VUL-MINOR-PRESENT"], "contributing_inspection_ids": [], "departments": [],
+            "rules_version": "tests", "raised_at": NOW}))
+
+    assert await wanted(event("metro"))
+    assert not await wanted(event("elsewhere"))  # the filter says no: acknowledged without a transaction
+    case_closed = case_event(uuid.uuid4(), "case.closed")
+    assert not await handlers.subscribers_of(
+        SubscriptionTable(uow.subscriptions.all_active, clock=CountingClock()), case_closed.event_type,
+        case_closed.data)  # no subscription to the type at all
+
+
 async def test_the_table_reloads_when_invalidated_and_when_too_old():
     uow = FakeNotificationUnitOfWork()
     clock = CountingClock()

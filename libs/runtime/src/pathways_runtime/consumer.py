@@ -11,15 +11,22 @@ each batch, in the order the records were read (per partition, the log's order):
    before (idempotent consumer) and is skipped.
 3. Run each claimed event's handler under its own SAVEPOINT, with a unit of work on the batch's
    connection (its repositories; ``emit`` writes to the outbox in the same transaction; the
-   handler's ``async with uow`` is a nested savepoint). A handler error rolls back that event's
-   savepoint only and is retried in place with exponential backoff; after the last attempt (or
+   handler's ``async with uow`` rides on the event's savepoint). One round trip per event: the
+   previous event's savepoint is released and the next one set in one statement (the commit
+   releases the last). A handler error rolls back to that event's savepoint only and is retried
+   in place with exponential backoff; after the last attempt (or
    at once for ``Unprocessable``) the event is parked with the error, attempt count and source
    topic/partition/offset, its inbox claim is released (a replay from the DLQ is handled), and
    the batch goes on. Later events wait while an earlier one is retried, so the order per key
    (per partition) holds; a parked event does not block the ones after it.
 4. Commit the transaction, publish the batch's dead letters, then commit the Kafka offsets once
-   (``AckPolicy.NACK_ON_ERROR``: the offsets move only after all of this succeeded).
-5. Infrastructure errors (database or broker unreachable) are not the events' fault: nothing is
+   (``AckPolicy.NACK_ON_ERROR``: the offsets move only after all of this succeeded). The fail point
+   ``consumer.after_commit`` (a test instrument, see failpoints.py) crashes the process right after
+   the transaction's commit.
+5. A subscriber may say which events it wants (``wants``, e.g. the notification service: an event no
+   subscription wants). The others are checked and acknowledged with the batch, but claim no inbox
+   row and run no handler; a batch of none but those opens no transaction at all.
+6. Infrastructure errors (database or broker unreachable) are not the events' fault: nothing is
    parked, the transaction rolls back, the offsets are rewound and the whole batch is read again
    (the inbox makes the redelivery harmless).
 """
@@ -44,6 +51,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from pathways_contracts import CloudEvent, Event, InvalidEvent, decode, dlq_topic
 from pathways_runtime import metrics
 from pathways_runtime.errors import Unprocessable
+from pathways_runtime.failpoints import Crash
 from pathways_runtime.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -63,7 +71,9 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 # A handler gets the event decoded once at the edge (envelope and typed data) and a unit of work on
 # the pipeline's transaction.
 Handler = Callable[[CloudEvent, UnitOfWork], Awaitable[None]]
-UnitOfWorkOn = Callable[[asyncpg.Connection], UnitOfWork]
+UnitOfWorkOn = Callable[[asyncpg.Connection, str], UnitOfWork]  # (the batch's connection, the event's savepoint)
+Wants = Callable[[CloudEvent], Awaitable[bool]]
+EVENT_SAVEPOINT = "pathways_event"
 
 
 @dataclass(frozen=True)
@@ -151,7 +161,7 @@ class EventConsumers:
     def __init__(self, broker: KafkaBroker, pool: Callable[[], asyncpg.Pool], *, schema: str,
                  unit_of_work_on: UnitOfWorkOn, group: str, retry: RetryPolicy,
                  session_timeout_ms: int = 10_000, batch: BatchPolicy | None = None,
-                 sizes: SizeLimits | None = None) -> None:
+                 sizes: SizeLimits | None = None, fail_point: Crash | None = None) -> None:
         self._broker = broker
         self._pool = pool
         self._schema = schema
@@ -161,10 +171,11 @@ class EventConsumers:
         self._session_timeout_ms = session_timeout_ms
         self._batch = batch or BatchPolicy()
         self._sizes = sizes or SizeLimits()
+        self._fail_point = fail_point  # consumer.after_commit, when armed
         self._tracer = trace.get_tracer("pathways.consumer")
 
     def on(self, model: type[E], *, title: str, description: str, group: str | None = None,
-           ) -> Callable[[Handler], Handler]:
+           wants: Wants | None = None) -> Callable[[Handler], Handler]:
         """Decorator: ``@consumers.on(RedFlagRaised, title=..., description=...)``."""
 
         # One consumer group per (service, event type) unless told otherwise: each subscription is a
@@ -172,13 +183,13 @@ class EventConsumers:
         # starts from the beginning of its topic.
         def register(handler: Handler) -> Handler:
             self.subscribe(model, handler, title=title, description=description,
-                           group=group or f"{self._group}.{model.event_type}")
+                           group=group or f"{self._group}.{model.event_type}", wants=wants)
             return handler
 
         return register
 
     def on_each(self, models: list[type[Event]], *, title: str, description: str, group: str | None = None,
-                ) -> Callable[[Handler], Handler]:
+                wants: Wants | None = None) -> Callable[[Handler], Handler]:
         """Decorator: one handler for several event types, read by ONE consumer of all their topics.
 
         For services that treat every event alike (the notification service): one group join instead
@@ -186,13 +197,15 @@ class EventConsumers:
         """
 
         def register(handler: Handler) -> Handler:
-            self.subscribe(models, handler, title=title, description=description, group=group or self._group)
+            self.subscribe(models, handler, title=title, description=description, group=group or self._group,
+                           wants=wants)
             return handler
 
         return register
 
     def subscribe(self, models: type[Event] | list[type[Event]], handler: Handler, *, title: str,
-                  description: str, group: str) -> None:
+                  description: str, group: str, wants: Wants | None = None) -> None:
+        """``wants``: which events the handler is for; the rest are acknowledged without a transaction."""
         models = models if isinstance(models, list) else [models]
         self._broker.subscriber(
             *(m.event_type for m in models),
@@ -209,7 +222,7 @@ class EventConsumers:
             heartbeat_interval_ms=self._session_timeout_ms // 3,
             title=f"{', '.join(m.event_type for m in models)} → {title}",
             description=description,
-        )(self._entry(models, handler, group))
+        )(self._entry(models, handler, group, wants))
 
     @staticmethod
     async def _parse(records: tuple[ConsumerRecord, ...], parse: Callable[..., Awaitable[Any]]) -> Any:
@@ -234,9 +247,10 @@ class EventConsumers:
         except InvalidEvent as exc:
             return _Item(record, rejected=f"invalid event: {exc.reason}")
 
-    def _entry(self, models: list[type[Event]], handler: Handler, group: str) -> Callable[..., Awaitable[None]]:
+    def _entry(self, models: list[type[Event]], handler: Handler, group: str,
+               wants: Wants | None) -> Callable[..., Awaitable[None]]:
         async def entry(events: Any, message: Any) -> None:
-            await self._process_batch(handler, group, message.pathways_items)
+            await self._process_batch(handler, group, message.pathways_items, wants)
 
         # FastStream reads the annotations: the body is documented as (a batch of) the contract model(s);
         # the decoder hands it the already validated models, which pydantic passes through unchanged.
@@ -248,13 +262,18 @@ class EventConsumers:
         entry.__doc__ = handler.__doc__
         return entry
 
-    async def _process_batch(self, handler: Handler, group: str, items: list[_Item]) -> None:
+    async def _process_batch(self, handler: Handler, group: str, items: list[_Item], wants: Wants | None = None,
+                             ) -> None:
         parked: list[tuple[_Item, str, int]] = [(item, item.rejected, 0) for item in items if item.rejected]
         events = [item for item in items if item.event is not None]
         metrics.batch("consumer", len(items))
+        if wants is not None:
+            events = await self._wanted(events, wants, group)
         if events:
             try:
-                await self._handle_batch(handler, group, events, parked)
+                await self._handle_batch(handler, group, events, parked)  # committed when it returns
+                if self._fail_point is not None:  # committed, the offsets not yet: a crash re-reads the batch
+                    self._fail_point()
             except TRANSIENT_ERRORS:
                 for item in events:
                     metrics.consumed(item.event.type, group, "transient_error")
@@ -263,6 +282,16 @@ class EventConsumers:
                 raise
         for item, reason, attempts in parked:  # after the commit: a crash before here re-reads the batch
             await self._park(item.record, reason, attempts=attempts, group=group)
+
+    @staticmethod
+    async def _wanted(items: list[_Item], wants: Wants, group: str) -> list[_Item]:
+        wanted = []
+        for item in items:
+            if await wants(item.event):
+                wanted.append(item)
+            else:
+                metrics.consumed(item.event.type, group, "not_wanted")
+        return wanted
 
     async def _handle_batch(self, handler: Handler, group: str, items: list[_Item],
                             parked: list[tuple[_Item, str, int]]) -> None:
@@ -273,6 +302,7 @@ class EventConsumers:
                 " on conflict do nothing returning event_id",
                 group, [i.event.id for i in items], [i.event.type for i in items])}
             released: list[str] = []
+            savepoint_held = False
             for item in items:
                 event = item.event
                 if event.id not in claimed:  # handled before, or a second copy in this batch
@@ -280,6 +310,10 @@ class EventConsumers:
                     metrics.duplicate(event.type, group)
                     continue
                 claimed.discard(event.id)
+                # The previous event's savepoint released and this one's set, in one round trip.
+                await conn.execute(f"release savepoint {EVENT_SAVEPOINT}; savepoint {EVENT_SAVEPOINT}"
+                                   if savepoint_held else f"savepoint {EVENT_SAVEPOINT}")
+                savepoint_held = True
                 failure = await self._handle_one(handler, group, item, conn)
                 if failure is not None:
                     parked.append((item, *failure))
@@ -291,7 +325,8 @@ class EventConsumers:
 
     async def _handle_one(self, handler: Handler, group: str, item: _Item,
                           conn: asyncpg.Connection) -> tuple[str, int] | None:
-        """Run the handler under a savepoint, retried per the policy; a reason to park it, or None."""
+        """Run the handler on the event's savepoint (set by the caller), retried per the policy; a reason to
+        park it (its effects rolled back), or None."""
         event, record = item.event, item.record
         parent = _propagator.extract({k: v.decode("utf-8", "replace") for k, v in record.headers or ()
                                       if k == "traceparent"})
@@ -306,15 +341,16 @@ class EventConsumers:
             started = metrics.now()
             for attempt in range(1, self._retry.max_attempts + 1):
                 try:
-                    async with conn.transaction():  # a savepoint: this event's effects only
-                        await handler(event, self._unit_of_work_on(conn))
+                    await handler(event, self._unit_of_work_on(conn, EVENT_SAVEPOINT))
                     metrics.consumed(event.type, group, "processed", started)
                     return None
                 except TRANSIENT_ERRORS:
                     raise
-                except Unprocessable as exc:  # retrying cannot help: park it now
-                    return f"unprocessable: {exc}", attempt
                 except Exception as exc:  # noqa: BLE001 (every handler error is retried, then parked)
+                    # This event's effects only; the savepoint stays set for the next attempt.
+                    await conn.execute(f"rollback to savepoint {EVENT_SAVEPOINT}")
+                    if isinstance(exc, Unprocessable):  # retrying cannot help: park it now
+                        return f"unprocessable: {exc}", attempt
                     log.warning("handler failed", extra={"event_id": event.id, "event_type": event.type,
                                                          "attempt": attempt, "error": repr(exc)})
                     if attempt == self._retry.max_attempts:

@@ -23,8 +23,38 @@ _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _RUNTIME_MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+class PooledConnection(asyncpg.Connection):
+    """A pooled connection whose release costs no round trip unless it held session state.
+
+    asyncpg resets every connection given back to its pool with ``CLOSE ALL; UNLISTEN *; RESET ALL;
+    SELECT pg_advisory_unlock_all()``: one more round trip per transaction, the most frequent
+    statement the system sent (measured with pg_stat_statements: one per BEGIN). Pathways opens no
+    cursor outside a transaction and sets no session variable; LISTEN and session advisory locks are
+    the only session state it holds, and whoever takes them says so (``add_listener`` does by itself,
+    ``holds_session_state()`` for a lock), so only those connections are reset. An open transaction
+    and the listener callbacks are always cleared by asyncpg itself.
+    """
+
+    _holds_session_state = False
+
+    def holds_session_state(self) -> None:
+        """This connection took session state (an advisory lock): reset it fully when released."""
+        self._holds_session_state = True
+
+    async def add_listener(self, channel, callback):  # noqa: ANN001 (asyncpg's signature)
+        self.holds_session_state()
+        await super().add_listener(channel, callback)
+
+    def get_reset_query(self) -> str:
+        if not self._holds_session_state:
+            return ""
+        self._holds_session_state = False
+        return super().get_reset_query()
+
+
 async def create_pool(database_url: str, max_size: int = 10) -> asyncpg.Pool:
-    return await asyncpg.create_pool(database_url, min_size=1, max_size=max_size, command_timeout=30)
+    return await asyncpg.create_pool(database_url, min_size=1, max_size=max_size, command_timeout=30,
+                                     connection_class=PooledConnection)
 
 
 @contextlib.asynccontextmanager
@@ -64,6 +94,7 @@ async def migrate(pool: asyncpg.Pool, schema: str, folder: Path | None) -> list[
         steps += _migration_files(folder)
     applied: list[str] = []
     async with pool.acquire() as conn:
+        conn.holds_session_state()
         await conn.execute("select pg_advisory_lock(hashtext($1))", f"migrate:{schema}")
         try:
             await conn.execute(f"create schema if not exists {schema}")

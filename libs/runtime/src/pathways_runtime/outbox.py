@@ -4,7 +4,9 @@
 the domain rows and the event commit together or not at all. The relay
 publishes unpublished rows in id order, a batch at a time, and marks them published. It is woken
 by LISTEN/NOTIFY as soon as a transaction commits, and polls as a fallback.
-When the broker is down the rows wait; nothing recorded is lost.
+When the broker is down the rows wait; nothing recorded is lost. The fail point
+``relay.after_publish`` (a test instrument, see failpoints.py) crashes the process after the broker
+acknowledged a batch and before its rows are marked published.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from pathways_contracts import CloudEvent, Event
 from pathways_runtime import db, metrics
+from pathways_runtime.failpoints import Crash
 
 log = logging.getLogger(__name__)
 _propagator = TraceContextTextMapPropagator()
@@ -61,7 +64,7 @@ class OutboxRelay:
     so rows with the same key are never published out of order by two replicas."""
 
     def __init__(self, pool: asyncpg.Pool, schema: str, broker: KafkaBroker, poll_seconds: float = 2.0,
-                 batch: int = 500) -> None:
+                 batch: int = 500, fail_point: Crash | None = None) -> None:
         self._pool = pool
         self._batch = batch
         self._schema = schema
@@ -69,9 +72,11 @@ class OutboxRelay:
         self._poll = poll_seconds
         self._wake = asyncio.Event()
         self._tracer = trace.get_tracer("pathways.outbox")
+        self._fail_point = fail_point  # relay.after_publish, when armed
 
     async def run(self) -> None:
         async with db.listening(self._pool, _channel(self._schema)) as (conn, self._wake):
+            conn.holds_session_state()  # the lock below (LISTEN marked it already; said where it is taken)
             await conn.execute("select pg_advisory_lock(hashtext($1))", f"outbox:{self._schema}")
             try:
                 await self._relay_until_cancelled()
@@ -82,7 +87,9 @@ class OutboxRelay:
         backoff = 0.2
         while True:
             try:
-                while await self.publish_batch():
+                # A full batch may have more behind it; a short one emptied the outbox (a row committed
+                # meanwhile has set the wake-up, so the wait below returns at once: nothing waits for the poll).
+                while await self.publish_batch() == self._batch:
                     pass
                 backoff = 0.2
             except asyncio.CancelledError:
@@ -121,6 +128,8 @@ class OutboxRelay:
             metrics.batch("outbox_relay", len(rows))
             acknowledgements = [await self._send(row) for row in rows]
             await asyncio.gather(*acknowledgements)
+            if self._fail_point is not None:  # acknowledged, not marked: a crash publishes the batch again
+                self._fail_point()
             for row in rows:
                 metrics.published(row["topic"])
             await conn.execute(

@@ -31,6 +31,7 @@ from pathways_runtime import db, metrics
 from pathways_runtime.auth import BearerAuthMiddleware
 from pathways_runtime.broker import make_broker, use_idempotence
 from pathways_runtime.consumer import BatchPolicy, EventConsumers, RetryPolicy, SizeLimits
+from pathways_runtime.failpoints import CONSUMER_AFTER_COMMIT, RELAY_AFTER_PUBLISH, crash_at
 from pathways_runtime.heartbeat import Heartbeats
 from pathways_runtime.http import add_error_handlers
 from pathways_runtime.outbox import OutboxRelay
@@ -63,7 +64,10 @@ class Service:
             batch=BatchPolicy(self.settings.consumer_batch_max_records, self.settings.consumer_batch_timeout_ms,
                               self.settings.consumer_fetch_max_wait_ms),
             sizes=SizeLimits(self.settings.max_event_bytes, self.settings.max_event_bytes_by_type),
+            fail_point=crash_at(CONSUMER_AFTER_COMMIT, self.settings),
         )
+        # Built once: a relay restarted by its supervisor keeps counting towards the fail point's hit.
+        self._relay_fail_point = crash_at(RELAY_AFTER_PUBLISH, self.settings)
         self._pool: asyncpg.Pool | None = None
         self._background: list[tuple[BackgroundTask, float | None]] = []
         self.heartbeats = Heartbeats(self.settings.heartbeat_seconds)
@@ -82,9 +86,11 @@ class Service:
         """A new unit of work: its own transaction on a pooled connection (``async with`` it)."""
         return self.unit_of_work_class(self.pool, schema=self.schema, source=self.source)
 
-    def unit_of_work_on(self, conn: asyncpg.Connection) -> PostgresUnitOfWork:
-        """A unit of work inside a transaction someone else owns (the consumer pipeline's)."""
-        return self.unit_of_work_class(None, schema=self.schema, source=self.source, conn=conn)
+    def unit_of_work_on(self, conn: asyncpg.Connection, savepoint: str | None = None) -> PostgresUnitOfWork:
+        """A unit of work inside a transaction someone else owns (the consumer pipeline's), on the
+        ``savepoint`` it established for this unit, if any."""
+        return self.unit_of_work_class(None, schema=self.schema, source=self.source, conn=conn,
+                                       savepoint=savepoint)
 
     def background(self, task: BackgroundTask | None = None, *, heartbeat_seconds: float | None = None):
         """Register a long-running task started with the service (e.g. a deadline sweeper).
@@ -108,6 +114,7 @@ class Service:
     async def running(self) -> AsyncIterator[None]:
         """Open the database, migrate, start the broker, the relay and background tasks."""
         self.settings.check_secrets()  # no secret, no start (outside development mode)
+        self.settings.check_fail_point()  # nor with a fail point
         start_span_export(self.tracer_provider, self.settings)
         self._pool = await db.create_pool(self.settings.database_url, self.settings.db_pool_max)
         tasks: list[asyncio.Task] = []
@@ -116,7 +123,7 @@ class Service:
             await use_idempotence(self.broker, self.settings)
             await self.broker.start()
             relay = OutboxRelay(self._pool, self.schema, self.broker, self.settings.outbox_poll_seconds,
-                                self.settings.outbox_batch_size)
+                                self.settings.outbox_batch_size, fail_point=self._relay_fail_point)
             loops = [("outbox-relay", relay.run, None)]
             loops += [(fn.__name__, functools.partial(fn, self), every) for fn, every in self._background]
             tasks += [asyncio.create_task(self._supervise(*loop), name=f"{self.name}-{loop[0]}") for loop in loops]
@@ -159,11 +166,16 @@ class Service:
 
     def app(self, *routers) -> FastAPI:
         setup_logging(self.settings)
-        # Refuse to build an app that would accept tokens signed with no secret, or a guessable one.
+        # Refuse to build an app that would accept tokens signed with no secret, or a guessable one,
+        # or that is set to kill itself (a fail point).
         signing_secret = self.settings.signing_secret()
+        self.settings.check_fail_point()
         if self.settings.dev_mode:
             log.warning("DEVELOPMENT MODE (PATHWAYS_DEV_MODE=1): %s. Never run real data like this.",
                         _dev_mode_allowances(self.settings))
+        if self.settings.fail_point is not None:
+            log.warning("FAIL POINT ARMED (PATHWAYS_FAIL_POINT=%s): this process will SIGKILL itself there.",
+                        self.settings.fail_point, extra={"fail_point": str(self.settings.fail_point)})
         if self.settings.trace_sql:  # a span per SQL statement: costly, for debugging a slow query
             AsyncPGInstrumentor().instrument(tracer_provider=self.tracer_provider)
         # Outgoing HTTP (webhooks, calls to other services) gets a client span and a traceparent header,

@@ -9,6 +9,9 @@ Secrets have no defaults. A service names each secret it needs in
 set by ``make run`` and the test suite) it refuses to start while one is missing.
 ``pathways run`` generates random secrets once per installation (``installation_secret``)
 and hands them to the services, so no constant in the source code signs or seals anything.
+
+A fail point (``PATHWAYS_FAIL_POINT``, see ``failpoints.py``) is a test instrument: like a missing
+secret, it stops a service from starting outside development mode.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import hashlib
 import os
 import secrets
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from pathways_runtime.failpoints import FailPoint
 
 # The embedded Tansu broker answers a waiting fetch only when its wait ends, so each consume hop waits
 # up to this long (Apache Kafka answers at once and keeps the default 500). Measured with
@@ -34,6 +39,10 @@ MIN_JWT_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key at least as long as th
 
 class MissingSecrets(RuntimeError):
     """A service was asked to start without the secrets it needs, outside development mode."""
+
+
+class FailPointRefused(RuntimeError):
+    """A service was asked to start with a fail point set, outside development mode."""
 
 
 class Settings(BaseSettings):
@@ -94,6 +103,16 @@ class Settings(BaseSettings):
     faststream_log_level: str = Field("WARNING", validation_alias="PATHWAYS_FASTSTREAM_LOG_LEVEL")
     # A span per SQL statement (asyncpg instrumentation): off by default, it costs more than the rest.
     trace_sql: bool = Field(False, validation_alias="PATHWAYS_TRACE_SQL")
+    # A test instrument (failpoints.py): SIGKILL this process at a point, e.g. `relay.after_publish:3` (the
+    # third time). Refused outside development mode. NoDecode: the value is text, not JSON.
+    fail_point: Annotated[FailPoint | None, NoDecode] = Field(None, validation_alias="PATHWAYS_FAIL_POINT")
+    # A file the fail point appends its line to just before the kill (the fault suite reads it).
+    fail_point_marker: Path | None = Field(None, validation_alias="PATHWAYS_FAIL_POINT_MARKER")
+
+    @field_validator("fail_point", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     def missing_secrets(self) -> list[str]:
         """The environment variables of the required secrets that are unset (or empty)."""
@@ -115,6 +134,13 @@ class Settings(BaseSettings):
         secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
         if secret and len(secret.encode()) < MIN_JWT_SECRET_BYTES and not self.dev_mode:
             raise MissingSecrets(f"PATHWAYS_JWT_SECRET is shorter than {MIN_JWT_SECRET_BYTES} bytes")
+
+    def check_fail_point(self) -> None:
+        """Refuse to go on with a fail point set, unless in development mode."""
+        if self.fail_point is not None and not self.dev_mode:
+            raise FailPointRefused(
+                f"{self.service_name} will not start with PATHWAYS_FAIL_POINT={self.fail_point}: a fail point "
+                "kills the service on purpose, a test instrument allowed only with PATHWAYS_DEV_MODE=1.")
 
     def signing_secret(self) -> str:
         """The JWT secret; in development mode without one, this installation's generated secret."""

@@ -14,8 +14,11 @@ of work subclasses ``PostgresUnitOfWork`` and creates its repositories in
 ``bind``; unit tests pass a ``pathways_runtime.testing.FakeUnitOfWork`` instead.
 
 The consumer pipeline gives a handler a unit of work on its own (batch)
-transaction: there ``async with uow`` opens a savepoint, so one event's failure
-rolls back that event's effects only, and the pipeline commits the batch.
+transaction, inside the savepoint it holds for the event: the handler's first
+``async with uow`` opens nothing more (a rollback returns to the event's
+savepoint, a commit leaves the effects to the batch's commit), so one event's
+failure rolls back that event's effects only, at no extra round trip. A
+further ``async with uow`` in the same handler opens a savepoint of its own.
 """
 
 from __future__ import annotations
@@ -87,12 +90,16 @@ class PostgresUnitOfWork(UnitOfWork):
     """
 
     def __init__(self, pool: asyncpg.Pool | None, *, schema: str, source: str,
-                 conn: asyncpg.Connection | None = None) -> None:
+                 conn: asyncpg.Connection | None = None, savepoint: str | None = None) -> None:
         super().__init__(source)
         if (pool is None) == (conn is None):
             raise ValueError("a unit of work takes a pool (its own transaction) or a connection (a savepoint)")
         self._pool = pool
         self._given = conn
+        # A savepoint the caller established for this unit on ``conn`` (the pipeline's, per event): the
+        # first block rides on it instead of opening another; None once used.
+        self._savepoint = savepoint
+        self._on_savepoint = False
         self.schema = schema
         self.conn: asyncpg.Connection = conn  # type: ignore[assignment] (set in _begin when from the pool)
         self._tx: asyncpg.transaction.Transaction | None = None
@@ -101,6 +108,11 @@ class PostgresUnitOfWork(UnitOfWork):
         """Create the service's repositories on ``conn``; called at the start of each unit."""
 
     async def _begin(self) -> None:
+        if self._savepoint is not None:
+            self._on_savepoint, self._tx = True, None
+            self.bind(self.conn)
+            return
+        self._on_savepoint = False
         if self._given is None:
             self.conn = await self._pool.acquire()
         self._tx = self.conn.transaction()  # asyncpg makes it a savepoint inside an open transaction
@@ -114,15 +126,23 @@ class PostgresUnitOfWork(UnitOfWork):
         self.bind(self.conn)
 
     async def _end(self) -> None:
+        if self._on_savepoint:
+            self._savepoint = None  # used: a later block opens its own
+            return
         if self._given is None and self.conn is not None:
             await self._pool.release(self.conn)
             self.conn = None  # type: ignore[assignment]
 
     async def _commit(self) -> None:
-        await self._tx.commit()
+        if not self._on_savepoint:  # on the caller's savepoint, the caller's transaction commits
+            await self._tx.commit()
 
     async def rollback(self) -> None:
-        if self._tx is not None and not self.committed:
+        if self.committed:
+            return
+        if self._on_savepoint:  # back to the start of this unit; the savepoint stays for the caller
+            await self.conn.execute(f"rollback to savepoint {self._savepoint}")
+        elif self._tx is not None:
             await self._tx.rollback()
 
     async def _record(self, event: CloudEvent) -> None:

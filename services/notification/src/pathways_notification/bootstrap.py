@@ -12,7 +12,7 @@ from pathways_contracts.events import CaseContactRestricted, NotificationDeliver
 from pathways_notification.adapters import destinations, wake
 from pathways_notification.adapters.senders import ChannelSender
 from pathways_notification.domain.destinations import AddressPolicy
-from pathways_notification.entrypoints.events import on_contact_restricted, on_event
+from pathways_notification.entrypoints.events import on_contact_restricted, on_event, wanted_by_a_subscription
 from pathways_notification.adapters.repository import SubscriptionRepository
 from pathways_notification.service_layer.delivery import DeliveryWorker
 from pathways_notification.service_layer.subscription_table import SubscriptionTable
@@ -68,7 +68,7 @@ def bootstrap(settings: NotificationSettings | None = None) -> NotificationServi
                                               settings.subscription_refresh_seconds)
     service.consumers.on_each([registry()[t] for t in subscribable()], title="Notify subscribers",
                               description="Records one delivery per matching subscription for every event.",
-                              )(on_event(service.subscriptions))
+                              wants=wanted_by_a_subscription(service.subscriptions))(on_event(service.subscriptions))
     service.consumers.on(CaseContactRestricted, title="Stop notifying about a case",
                          description="Someone on the case must not be contacted: nothing more about the case is "
                                      "delivered, and what was waiting is cancelled.")(on_contact_restricted)

@@ -22,6 +22,17 @@ def on_event(subscriptions: SubscriptionTable) -> Callable[[CloudEvent, Notifica
     return fan_out
 
 
+def wanted_by_a_subscription(subscriptions: SubscriptionTable) -> Callable[[CloudEvent], Awaitable[bool]]:
+    """The consumer pipeline's filter: an event no subscription wants is acknowledged without a transaction."""
+
+    async def wanted(event: CloudEvent) -> bool:
+        if not await subscriptions.for_type(event.type):  # the common case costs no serialisation
+            return False
+        return bool(await handlers.subscribers_of(subscriptions, event.type, event.data.model_dump(mode="json")))
+
+    return wanted
+
+
 async def on_contact_restricted(event: CloudEvent[CaseContactRestricted], uow: NotificationUnitOfWork) -> None:
     data = event.data
     await handlers.restrict_contact(

@@ -122,7 +122,7 @@ async def fan_out(cmd: FanOut, uow: NotificationUnitOfWork, subscriptions: Subsc
     Subscriptions come from the in-memory table: an event no subscription wants costs no query and
     no transaction of its own, however many subscriptions there are.
     """
-    wanted = [sub for sub in await subscriptions.for_type(cmd.event_type) if wants(sub, cmd.event_type, cmd.data)]
+    wanted = await subscribers_of(subscriptions, cmd.event_type, cmd.data)
     if not wanted:
         return 0
     async with uow:
@@ -134,6 +134,11 @@ async def fan_out(cmd: FanOut, uow: NotificationUnitOfWork, subscriptions: Subsc
                         traceparent=cmd.traceparent) for sub in wanted])
         await uow.commit()
     return len(wanted)
+
+
+async def subscribers_of(subscriptions: SubscriptionTable, event_type: str, data: dict[str, Any]) -> list[Subscription]:
+    """The active subscriptions that want this event (from the in-memory table: no query)."""
+    return [sub for sub in await subscriptions.for_type(event_type) if wants(sub, event_type, data)]
 
 
 def wants(sub: Subscription, event_type: str, data: dict[str, Any]) -> bool:

@@ -6,6 +6,7 @@ unit tests (tests/unit/referral_fakes.py) can stand in for them method for metho
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from datetime import datetime
 import asyncpg
 
 from pathways_contracts.vocab import Level
+from pathways_referral.domain.directory import Organization
 
 SCHEMA = "referral"
 LEVELS = [level.value for level in Level]  # lowest first: the order a case's priority may only go up
@@ -232,15 +234,23 @@ class ReferralRepository:
         return [dict(r) for r in rows]
 
 
+@functools.lru_cache(maxsize=4096)
+def _organization(document: str) -> Organization:
+    """A stored document, validated once: the directory is read for every red flag placed, and its
+    documents rarely change (the models are frozen, so one instance serves every reader)."""
+    return Organization.model_validate_json(document)
+
+
 class AgencyRepository:
     """The agency directory: one HSDS-shaped JSON document per organisation."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def all(self) -> list[dict]:
-        return [json.loads(r["document"])
-                for r in await self.conn.fetch(f"select document from {SCHEMA}.agencies order by id")]
+    async def all(self) -> list[Organization]:
+        """Every organisation, read in the caller's transaction (so always current)."""
+        rows = await self.conn.fetch(f"select document from {SCHEMA}.agencies order by id")
+        return [_organization(r["document"]) for r in rows]
 
     async def add(self, agency_id: str, kind: str, document: dict) -> bool:
         """False when an agency with this id exists (it is left as it is)."""

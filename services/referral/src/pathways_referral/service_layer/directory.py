@@ -11,11 +11,11 @@ from pathways_runtime.errors import Conflict, InvalidCommand
 
 async def directory_of(uow: ReferralUnitOfWork) -> Directory:
     """The directory as the unit of work sees it (inside an open unit)."""
-    docs = await uow.agencies.all()
-    if not docs:
+    organizations = await uow.agencies.all()
+    if not organizations:
         await seed_directory(uow)
-        docs = await uow.agencies.all()
-    return Directory(version="live", organizations=[Organization.model_validate(d) for d in docs])
+        organizations = await uow.agencies.all()
+    return Directory(version="live", organizations=organizations)
 
 
 async def seed_directory(uow: ReferralUnitOfWork) -> None:

@@ -30,8 +30,9 @@ class ReferralUnitOfWork(PostgresUnitOfWork):
     agencies: AgencyRepository
 
     def __init__(self, pool: asyncpg.Pool | None, *, schema: str, source: str,
-                 conn: asyncpg.Connection | None = None, settings: ReferralSettings, cipher: FieldCipher) -> None:
-        super().__init__(pool, schema=schema, source=source, conn=conn)
+                 conn: asyncpg.Connection | None = None, savepoint: str | None = None, settings: ReferralSettings,
+                 cipher: FieldCipher) -> None:
+        super().__init__(pool, schema=schema, source=source, conn=conn, savepoint=savepoint)
         self.settings = settings
         self._cipher = cipher
 
