@@ -1,9 +1,17 @@
-"""`pathways bench e2e`: inspections offered over HTTP at fixed rates, timed to a real webhook receiver.
+"""`pathways bench e2e`: the whole system under an open-loop load, and the figures issue 10 asks for, in one run.
 
 What runs: the embedded broker and PostgreSQL (or the ones ``KAFKA_BOOTSTRAP_SERVERS`` /
 ``DATABASE_URL`` name), the three services as their own processes (as ``pathways run`` starts
-them), and in this process a webhook receiver (uvicorn on a free port) with one or more
-subscriptions to ``case.opened``.
+them), and in this process a webhook receiver (uvicorn on a free port) with subscriptions to
+``case.opened``.
+
+1. Ladders: for each subscription count (1, 10, 50 by default, added to as the run goes on), steps
+   at rising offered rates (10 … 2,000/s), stopping after the first step that is not sustained
+   (``judge`` says what sustained means); the higher rates are reported as skipped, not run.
+2. Deliveries per second: a burst of red flags in one bulk request, fanned out to every subscription.
+3. The bulk intake's rate: batches of 1,000 through ``POST /inspections/batch``.
+4. Once the services stopped: the raw aiokafka consume rate and the consumer kit's replay rate
+   on the same broker and database, and their ratio.
 
 The generator is open-loop: request ``i`` of a step is scheduled at ``t0 + i / rate`` and sent
 at that time whether or not earlier requests have been answered, so a slow system shows up as
@@ -11,7 +19,8 @@ latency instead of silently lowering the offered rate. Each inspection is on its
 establishment and carries indicator codes that raise a red flag, so each one opens a case and
 each subscription gets one ``case.opened``. Latency is measured from the SCHEDULED send time
 (wall clock, the receiver is on the same machine) to the intake's answer and to the webhook's
-receipt. CPU per inspection is read from each service process's ``/proc/<pid>/stat``.
+receipt. CPU per inspection is read from each process's ``/proc/<pid>/stat`` (PostgreSQL with
+its backends).
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import secrets
 import socket
@@ -100,9 +110,62 @@ class Step:
     delivered_per_second: float = 0.0
     ack_ms: dict = field(default_factory=dict)
     webhook_ms: dict = field(default_factory=dict)
+    # The webhook p99 of the inspections scheduled in the step's first and second half: a system that keeps
+    # up has the same latency at the end of a step as at its start; one falling behind has more.
+    webhook_p99_halves_ms: list = field(default_factory=list)
     cpu_ms_per_inspection: dict = field(default_factory=dict)
     errors: list = field(default_factory=list)  # the first few distinct rejections, to say why
     load_average: float = 0.0  # the machine's 1-minute load at the step's end: the figures are shared-CPU ones
+    sustained: bool = False
+    verdict: str = ""
+    settled_seconds: float = 0.0  # waited after the step for its late deliveries, before the next step
+
+
+# The sustain rule: every offered inspection acknowledged and delivered to every subscription before the
+# drain deadline, delivered/s at least 95 % of offered/s, and the second half's p99 at most 1.5 times the
+# first half's plus 50 ms (latency not growing through the step; the margin absorbs a 10 s step's noise).
+DELIVERED_SHARE = 0.95
+GROWTH_FACTOR, GROWTH_MARGIN_MS = 1.5, 50.0
+
+
+def judge(step: Step) -> tuple[bool, str]:
+    """Whether the system sustained the step's offered rate, and why not."""
+    if step.rejected:
+        return False, f"{step.rejected} of {step.offered} inspections not acknowledged"
+    if step.delivered < step.expected_deliveries:
+        return False, f"{step.expected_deliveries - step.delivered} of {step.expected_deliveries} deliveries late"
+    if step.delivered_per_second < DELIVERED_SHARE * step.offered_per_second:
+        return False, f"delivered {step.delivered_per_second}/s of {step.offered_per_second}/s offered"
+    first, second = step.webhook_p99_halves_ms or (None, None)
+    if first is not None and second is not None and second > GROWTH_FACTOR * first + GROWTH_MARGIN_MS:
+        return False, f"p99 grew through the step: {first} ms in its first half, {second} ms in its second"
+    return True, "sustained"
+
+
+@dataclass
+class Skipped:
+    rate: float
+    subscriptions: int
+    skipped: str
+
+
+async def climb(rates: list[float], subscriptions: int, run) -> list[Step | Skipped]:
+    """Run the steps in order until one is not sustained; the higher rates are reported as skipped."""
+    steps: list[Step | Skipped] = []
+    failed_at: float | None = None
+    for rate in rates:
+        if failed_at is not None:
+            steps.append(Skipped(rate, subscriptions, f"not run: {failed_at:g}/s was not sustained"))
+            continue
+        step = await run(rate)
+        steps.append(step)
+        if not step.sustained:
+            failed_at = rate
+    return steps
+
+
+def highest_sustained(steps: list[Step | Skipped]) -> float | None:
+    return max((s.rate for s in steps if isinstance(s, Step) and s.sustained), default=None)
 
 
 class Receiver:
@@ -129,6 +192,12 @@ class Receiver:
             self.arrived.set()
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
+
+    async def next_arrival(self, timeout: float) -> None:
+        """Return when a receipt arrives (or after ``timeout``): the callers poll with deadlines."""
+        self.arrived.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.arrived.wait(), timeout)
 
     @property
     def url(self) -> str:
@@ -161,6 +230,10 @@ async def _establishments(client: httpx.AsyncClient, url: str, token: dict, coun
     return ids
 
 
+INSPECTION = {"program": "labor_standards_site_visit", "reason": "routine", "inspected_on": "2026-11-02",
+              "result": "conditional", "indicator_codes": RED_FLAG_CODES}
+
+
 async def run_step(client: httpx.AsyncClient, urls: dict[str, str], pids: dict[str, int], receiver: Receiver,
                    paths: list[str], token: dict, rate: float, seconds: float, drain: float) -> Step:
     count = max(1, round(rate * seconds))
@@ -173,9 +246,8 @@ async def run_step(client: httpx.AsyncClient, urls: dict[str, str], pids: dict[s
     async def send(est: str, at: float) -> None:
         await asyncio.sleep(max(0.0, at - time.time()))
         try:
-            response = await client.post(f"{urls['inspection']}/inspections", headers=token, json={
-                "establishment_id": est, "program": "labor_standards_site_visit", "reason": "routine",
-                "inspected_on": "2026-11-02", "result": "conditional", "indicator_codes": RED_FLAG_CODES})
+            response = await client.post(f"{urls['inspection']}/inspections", headers=token,
+                                         json={"establishment_id": est} | INSPECTION)
         except httpx.HTTPError as exc:
             step.rejected += 1
             _note(step, repr(exc))
@@ -195,26 +267,42 @@ async def run_step(client: httpx.AsyncClient, urls: dict[str, str], pids: dict[s
     await asyncio.gather(*tasks)
     sent_until = time.time()
 
-    def received() -> list[float]:
-        return [at - scheduled[est] for (path, est), at in receiver.receipts.items()
+    def received() -> list[tuple[float, float]]:  # (scheduled, latency) per delivery of this step
+        return [(scheduled[est], at - scheduled[est]) for (path, est), at in receiver.receipts.items()
                 if est in scheduled and path in paths]
 
     deadline = time.time() + drain
     while len(received()) < step.acknowledged * len(paths) and time.time() < deadline:
-        receiver.arrived.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(receiver.arrived.wait(), 1.0)
-    latencies = received()
+        await receiver.next_arrival(1.0)
+    timed = received()
+    latencies = [latency for _, latency in timed]
     last = max(at for (path, est), at in receiver.receipts.items() if est in scheduled) if latencies else sent_until
     step.delivered = len(latencies)
     step.offered_per_second = round(count / max(1e-9, scheduled[establishments[-1]] - t0 + 1 / rate), 1)
     step.delivered_per_second = round(step.delivered / len(paths) / max(1e-9, last - t0), 1)
     step.ack_ms = _summary(acks)
     step.webhook_ms = _summary(latencies)
+    middle = t0 + seconds / 2
+    step.webhook_p99_halves_ms = [_summary([lat for at, lat in timed if (at < middle) == first])["p99"]
+                                  for first in (True, False)]
     step.cpu_ms_per_inspection = {name: round((cpu_seconds(pid) - cpu_before[name]) * 1000 / count, 1)
                                   for name, pid in pids.items()}
     step.load_average = round(os.getloadavg()[0], 1)
+    step.sustained, step.verdict = judge(step)
+    if not step.sustained:  # let the backlog go through before the next step measures anything
+        step.settled_seconds = await _settle(receiver, lambda: len(received()), step.acknowledged * len(paths))
     return step
+
+
+async def _settle(receiver: Receiver, arrived, expected: int, quiet: float = 15.0, limit: float = 300.0) -> float:
+    """Wait until ``expected`` deliveries arrived, or none came for ``quiet`` seconds, or ``limit`` passed."""
+    started = last_change = time.monotonic()
+    seen = arrived()
+    while seen < expected and time.monotonic() - last_change < quiet and time.monotonic() - started < limit:
+        await receiver.next_arrival(1.0)
+        if (now := arrived()) != seen:
+            seen, last_change = now, time.monotonic()
+    return round(time.monotonic() - started, 1)
 
 
 def _note(step: Step, error: str) -> None:
@@ -227,10 +315,11 @@ def _summary(seconds: list[float]) -> dict:
             for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))}
 
 
-async def _subscribe(client: httpx.AsyncClient, url: str, receiver: Receiver, count: int, secret: str) -> list[str]:
+async def _subscribe(client: httpx.AsyncClient, url: str, receiver: Receiver, paths: list[str], total: int,
+                     secret: str) -> list[str]:
+    """Add subscriptions to ``case.opened`` until there are ``total``; each has its own receiver path."""
     token = {"Authorization": f"Bearer {issue_token(secret, subject='bench', role=Role.DEPARTMENT, org='labor-standards')}"}
-    paths = []
-    for i in range(count):
+    for i in range(len(paths), total):
         path = f"/hooks/{i}"
         # The department and its role come from the token (labor-standards is granted "labor"), never the body.
         response = await client.post(f"{url}/subscriptions", headers=token, json={
@@ -240,53 +329,191 @@ async def _subscribe(client: httpx.AsyncClient, url: str, receiver: Receiver, co
     return paths
 
 
-async def _measure(urls: dict[str, str], pids: dict[str, int], secret: str, rates: list[float], seconds: float,
-                   subscriptions: int, drain: float, idle: float, idle_cpu: dict) -> list[Step]:
+async def deliveries_rate(client: httpx.AsyncClient, urls: dict[str, str], receiver: Receiver, paths: list[str],
+                          token: dict, inspections: int, limit: float) -> dict:
+    """Fan-out: ``inspections`` red flags in one bulk request, each opening a case every subscription receives.
+
+    Deliveries per second run from the first receipt to the last, so the intake and the first case's
+    screening are not counted; cases open at the referral service's pace, so when the subscriptions are
+    few this measures case opening rather than sending (``cases_per_second`` says which).
+    """
+    establishments = await _establishments(client, urls["inspection"], token, inspections)
+    wanted = set(establishments)
+    response = await client.post(f"{urls['inspection']}/inspections/batch", headers=token, json={
+        "inspections": [{"establishment_id": est} | INSPECTION for est in establishments]})
+    response.raise_for_status()
+    expected = inspections * len(paths)
+
+    def stamps() -> list[float]:
+        return [at for (path, est), at in receiver.receipts.items() if est in wanted and path in paths]
+
+    await _settle(receiver, lambda: len(stamps()), expected, quiet=30.0, limit=limit)
+    got = sorted(stamps())
+    span = (got[-1] - got[0]) if len(got) > 1 else 0.0
+    return {"inspections": inspections, "subscriptions": len(paths), "expected": expected, "delivered": len(got),
+            "seconds": round(span, 2), "deliveries_per_second": round(len(got) / span, 1) if span else None,
+            "cases_per_second": round(len(got) / len(paths) / span, 1) if span else None}
+
+
+async def bulk_intake_rate(client: httpx.AsyncClient, url: str, token: dict, items: int, batch: int) -> dict:
+    """Items per second recorded through ``POST /inspections/batch``, batches sent one after another.
+
+    The items are routine passes on a few hundred establishments (no red flag, so no deliveries):
+    what a department's nightly sync sends. Only the intake is timed; screening follows on the bus.
+    """
+    establishments = await _establishments(client, url, token, min(items, 500))
+    recorded = rejected = 0
+    per_batch: list[float] = []
+    started = time.perf_counter()
+    for first in range(0, items, batch):
+        body = {"inspections": [
+            {"establishment_id": establishments[i % len(establishments)], "program": "labor_standards_site_visit",
+             "reason": "routine", "inspected_on": "2026-11-03", "result": "pass", "indicator_codes": [],
+             "inspection_id": str(uuid.uuid4())} for i in range(first, min(items, first + batch))]}
+        sent = time.perf_counter()
+        response = await client.post(f"{url}/inspections/batch", headers=token, json=body)
+        response.raise_for_status()
+        per_batch.append(time.perf_counter() - sent)
+        recorded += response.json()["recorded"]
+        rejected += response.json()["rejected"]
+    seconds = time.perf_counter() - started
+    return {"items": items, "batch": batch, "recorded": recorded, "rejected": rejected, "seconds": round(seconds, 2),
+            "items_per_second": round(recorded / seconds, 1), "batch_ms": _summary(per_batch)}
+
+
+async def _measure(urls: dict[str, str], pids: dict[str, int], secret: str, plan: "Plan",
+                   results: dict) -> None:
     receiver = Receiver()
     task, server = await _serve_receiver(receiver)
     token = {"Authorization": f"Bearer {issue_token(secret, subject='bench', role=Role.INSPECTOR, org='labor-standards')}"}
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     try:
         async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-            paths = await _subscribe(client, urls["notification"], receiver, subscriptions, secret)
+            paths: list[str] = []
+            await _subscribe(client, urls["notification"], receiver, paths, 1, secret)
             # One warm-up inspection: the first group joins and connections are made before the clock runs.
             await run_step(client, urls, pids, receiver, paths, token, rate=1, seconds=1, drain=60)
-            if idle:  # what waiting costs (consumers polling the broker, relays, workers), nothing offered
+            if plan.idle:  # what waiting costs (consumers polling the broker, relays, workers), nothing offered
                 before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-                await asyncio.sleep(idle)
-                idle_cpu.update({name: round((cpu_seconds(pid) - before[name]) * 1000 / idle, 1)
-                                 for name, pid in pids.items()})
-                typer.echo(f"idle CPU ms per second: {idle_cpu}")
-            steps = []
-            for rate in rates:
-                step = await run_step(client, urls, pids, receiver, paths, token, rate, seconds, drain)
-                typer.echo(_line(step))
-                steps.append(step)
-            return steps
+                await asyncio.sleep(plan.idle)
+                results["idle_cpu_ms_per_second"] = {name: round((cpu_seconds(pid) - before[name]) * 1000 / plan.idle, 1)
+                                                     for name, pid in pids.items()}
+                typer.echo(f"idle CPU ms per second: {results['idle_cpu_ms_per_second']}")
+            for count in plan.subscriptions:
+                await _subscribe(client, urls["notification"], receiver, paths, count, secret)
+
+                async def one(rate: float) -> Step:
+                    step = await run_step(client, urls, pids, receiver, paths, token, rate, plan.seconds, plan.drain)
+                    typer.echo(_line(step))
+                    return step
+
+                steps = await climb(plan.rates, count, one)
+                for skipped in (s for s in steps if isinstance(s, Skipped)):
+                    typer.echo(f"subs {count:3d}  offered {skipped.rate:7g}/s  {skipped.skipped}")
+                results["ladders"].append({"subscriptions": count, "highest_sustained_per_second":
+                                           highest_sustained(steps), "steps": [asdict(s) for s in steps]})
+            if plan.fan_out:
+                results["deliveries"] = await deliveries_rate(client, urls, receiver, paths, token, plan.fan_out,
+                                                              limit=plan.drain * 10)
+                typer.echo(f"deliveries: {results['deliveries']}")
+            if plan.bulk:
+                results["bulk_intake"] = await bulk_intake_rate(client, urls["inspection"], token, plan.bulk, 1000)
+                typer.echo(f"bulk intake: {results['bulk_intake']}")
     finally:
         server.should_exit = True
         await task
 
 
+async def replay_rates(kafka: str, database: str, events: int, full_events: int) -> dict:
+    """The raw aiokafka consume rate and the kit's replay rate, on this run's broker and database.
+
+    Run after the services stopped: the kit's full path reads the live ``redflag.raised`` topic.
+    """
+    from pathways_cli import bench
+    from pathways_contracts import TopicSpec
+    from pathways_runtime.broker import ensure_topics
+    from pathways_runtime.settings import Settings
+
+    # The kit serves no HTTP, but a service refuses to start without a signing secret: a throwaway one.
+    os.environ.setdefault("PATHWAYS_JWT_SECRET", secrets.token_urlsafe(48))
+    for name in ("faststream.access", "faststream.access.kafka"):  # two lines per event: not the kit's cost
+        logging.getLogger(name).disabled = True
+    settings = Settings(kafka_bootstrap_servers=kafka, database_url=database)
+    topic = f"bench.{uuid.uuid4().hex[:8]}.{bench.EVENT_TYPE}"
+    await ensure_topics(settings, [TopicSpec(topic, bench.PARTITIONS, "pathways bench")])
+    await asyncio.to_thread(bench.produce, kafka, topic, events)
+    raw = await bench.raw_rate(kafka, topic, events)
+    await asyncio.to_thread(bench.produce, kafka, bench.EVENT_TYPE, full_events)
+    kit = await bench.kit_full_rate(settings, full_events)
+    return {"raw_events": raw.events, "raw_per_second": round(raw.rate), "kit_events": kit.events,
+            "kit_per_second": round(kit.rate), "ratio": round(kit.rate / raw.rate, 3)}
+
+
+@dataclass
+class Plan:
+    rates: list[float]
+    subscriptions: list[int]
+    seconds: float
+    drain: float
+    idle: float
+    fan_out: int  # red-flag inspections for the deliveries/s figure (0 to skip)
+    bulk: int  # items through the bulk intake (0 to skip)
+    replay_events: int  # events for the raw and kit replay rates (0 to skip)
+
+
 def _line(step: Step) -> str:
     w, a = step.webhook_ms, step.ack_ms
     cpu = " ".join(f"{k}={v}" for k, v in step.cpu_ms_per_inspection.items())
-    return (f"offered {step.offered_per_second:7.1f}/s  delivered {step.delivered_per_second:7.1f}/s"
+    return (f"subs {step.subscriptions:3d}  offered {step.offered_per_second:7.1f}/s  delivered {step.delivered_per_second:7.1f}/s"
             f"  ({step.delivered}/{step.expected_deliveries})  ack p50 {a['p50']} p99 {a['p99']} ms"
-            f"  webhook p50 {w['p50']} p95 {w['p95']} p99 {w['p99']} max {w['max']} ms  cpu ms/inspection {cpu}  load {step.load_average}"
+            f"  webhook p50 {w['p50']} p95 {w['p95']} p99 {w['p99']} max {w['max']} ms  cpu ms/inspection {cpu}"
+            f"  load {step.load_average}  {step.verdict}"
             + (f"\n  {step.rejected} rejected, e.g. {step.errors}" if step.rejected else ""))
 
 
-def e2e(rates: str = typer.Option("15,30,60,100", help="Offered inspections per second, one step each."),
+def summary(results: dict) -> list[str]:
+    """The run's headline figures, one per line."""
+    lines = [f"highest sustained with {ladder['subscriptions']} subscription(s): "
+             f"{ladder['highest_sustained_per_second'] or 'none'} inspections/s" for ladder in results["ladders"]]
+    if d := results.get("deliveries"):
+        lines.append(f"webhook deliveries: {d['deliveries_per_second']}/s ({d['delivered']}/{d['expected']} to "
+                     f"{d['subscriptions']} subscriptions; cases opened {d['cases_per_second']}/s)")
+    if b := results.get("bulk_intake"):
+        lines.append(f"bulk intake: {b['items_per_second']} inspections/s ({b['recorded']} in batches of {b['batch']})")
+    if r := results.get("replay"):
+        lines.append(f"replay: raw aiokafka {r['raw_per_second']:,}/s, kit full path {r['kit_per_second']:,}/s,"
+                     f" ratio {r['ratio']}")
+    return lines
+
+
+def _numbers(text: str, kind: type) -> list:
+    try:
+        return [kind(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"a comma-separated list of numbers, not {text!r}") from None
+
+
+def e2e(rates: str = typer.Option("10,100,500,1000,2000", help="Offered inspections per second, one step each,"
+                                  " climbed until one is not sustained."),
+        subscriptions: str = typer.Option("1,10,50", help="Webhook subscriptions to case.opened: a ladder each."),
         seconds: float = typer.Option(10.0, help="Length of each step."),
-        subscriptions: int = typer.Option(1, help="Webhook subscriptions to case.opened."),
-        drain: float = typer.Option(30.0, help="How long to wait for a step's last deliveries."),
+        drain: float = typer.Option(30.0, help="How long after a step its deliveries may take to count."),
         idle: float = typer.Option(5.0, help="Seconds of idle CPU measured before the steps (0 to skip)."),
+        fan_out: int = typer.Option(100, help="Red-flag inspections for the deliveries/s figure (0 to skip)."),
+        bulk: int = typer.Option(5000, help="Inspections through POST /inspections/batch (0 to skip)."),
+        replay_events: int = typer.Option(200_000, help="Events for the raw and kit replay rates (0 to skip)."),
         out: Path = typer.Option(Path("bench-results/e2e.json"), help="Where the JSON results go.")) -> None:
-    """Intake → webhook latency and throughput through the three services at fixed offered rates."""
+    """Ladders of offered rates × subscriptions end to end, deliveries/s, bulk intake and replay, in one run."""
     from pathways_cli import stack
 
+    plan = Plan(_numbers(rates, float), _numbers(subscriptions, int), seconds, drain, idle, fan_out, bulk,
+                replay_events)
     secret = secrets.token_urlsafe(32)
+    results: dict = {"machine": f"{os.cpu_count()} cores", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                     "plan": asdict(plan), "sustain_rule": {"delivered_share": DELIVERED_SHARE,
+                                                            "p99_growth_factor": GROWTH_FACTOR,
+                                                            "p99_growth_margin_ms": GROWTH_MARGIN_MS},
+                     "ladders": []}
     with tempfile.TemporaryDirectory(prefix="pathways-bench-e2e-") as tmp:
         state = Path(tmp)
         from pathways_runtime.settings import EMBEDDED_FETCH_MAX_WAIT_MS, Settings, new_field_key
@@ -304,21 +531,21 @@ def e2e(rates: str = typer.Option("15,30,60,100", help="Offered inspections per 
                 "PATHWAYS_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32"}
             if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):  # the embedded broker: see EMBEDDED_FETCH_MAX_WAIT_MS
                 env.setdefault("PATHWAYS_CONSUMER_FETCH_MAX_WAIT_MS", str(EMBEDDED_FETCH_MAX_WAIT_MS))
+            results["fetch_max_wait_ms"] = env.get("PATHWAYS_CONSUMER_FETCH_MAX_WAIT_MS", "500")
             started = stack.start_services(env, state)
             try:
                 stack.wait_ready(started, timeout=120)
                 urls = {svc.name: svc.url for svc, _ in started}
                 pids = {svc.name: proc.pid for svc, proc in started} | infrastructure_pids()
-                idle_cpu: dict = {}
-                steps = asyncio.run(_measure(urls, pids, secret, [float(r) for r in rates.split(",")], seconds,
-                                             subscriptions, drain, idle, idle_cpu))
+                asyncio.run(_measure(urls, pids, secret, plan, results))
             finally:
                 stack.stop_services(started)
+            if replay_events:
+                results["replay"] = asyncio.run(replay_rates(kafka, database, replay_events,
+                                                             max(1, replay_events // 10)))
+    results["load_average_at_end"] = os.getloadavg()
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": f"{os.cpu_count()} cores", "date": time.strftime("%Y-%m-%d %H:%M UTC",
-                                                                                          time.gmtime()),
-                               "load_average_at_end": os.getloadavg(),
-                               "fetch_max_wait_ms": env.get("PATHWAYS_CONSUMER_FETCH_MAX_WAIT_MS", "500"),
-                               "idle_cpu_ms_per_second": idle_cpu, "steps": [asdict(s) for s in steps]},
-                              indent=2) + "\n")
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    for line in summary(results):
+        typer.echo(line)
     typer.echo(f"wrote {out}")

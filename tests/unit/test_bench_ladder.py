@@ -1,0 +1,68 @@
+"""The end-to-end bench's sustain rule and ladder: which steps count as sustained, and when climbing stops."""
+
+from __future__ import annotations
+
+import pytest
+
+from pathways_cli.bench_e2e import Skipped, Step, climb, highest_sustained, judge, summary
+
+pytestmark = pytest.mark.unit
+
+
+def a_step(rate: float = 100.0, **changes) -> Step:
+    step = Step(rate=rate, seconds=10, subscriptions=1, offered=int(rate * 10), acknowledged=int(rate * 10),
+                expected_deliveries=int(rate * 10), delivered=int(rate * 10), offered_per_second=rate,
+                delivered_per_second=rate, webhook_p99_halves_ms=[80.0, 90.0])
+    for name, value in changes.items():
+        setattr(step, name, value)
+    return step
+
+
+def test_a_step_delivered_in_full_at_the_offered_rate_with_steady_latency_is_sustained():
+    assert judge(a_step()) == (True, "sustained")
+
+
+@pytest.mark.parametrize(("changes", "reason"), [
+    ({"rejected": 3}, "3 of 1000 inspections not acknowledged"),
+    ({"delivered": 990}, "10 of 1000 deliveries late"),
+    ({"delivered_per_second": 94.0}, "delivered 94.0/s of 100.0/s offered"),
+    ({"webhook_p99_halves_ms": [80.0, 171.0]}, "p99 grew through the step: 80.0 ms in its first half, 171.0 ms"),
+])
+def test_a_step_is_not_sustained_when_it_loses_rate_deliveries_or_latency(changes, reason):
+    sustained, why = judge(a_step(**changes))
+    assert not sustained
+    assert why.startswith(reason)
+
+
+def test_latency_within_the_growth_margin_still_counts_as_steady():
+    assert judge(a_step(webhook_p99_halves_ms=[80.0, 170.0]))[0]  # 1.5 × 80 + 50 = 170
+
+
+async def test_the_ladder_stops_after_the_first_step_not_sustained_and_reports_the_rest_skipped():
+    ran: list[float] = []
+
+    async def run(rate: float) -> Step:
+        ran.append(rate)
+        step = a_step(rate, delivered_per_second=min(rate, 250.0))
+        step.sustained, step.verdict = judge(step)
+        return step
+
+    steps = await climb([10, 100, 500, 1000, 2000], 10, run)
+
+    assert ran == [10, 100, 500]
+    assert [type(s) for s in steps] == [Step, Step, Step, Skipped, Skipped]
+    assert steps[3] == Skipped(1000, 10, "not run: 500/s was not sustained")
+    assert highest_sustained(steps) == 100
+
+
+async def test_a_ladder_with_no_sustained_step_has_no_highest_rate():
+    async def run(rate: float) -> Step:
+        step = a_step(rate, rejected=1)
+        step.sustained, step.verdict = judge(step)
+        return step
+
+    steps = await climb([10, 100], 50, run)
+    assert [type(s) for s in steps] == [Step, Skipped]
+    assert highest_sustained(steps) is None
+    assert summary({"ladders": [{"subscriptions": 50, "highest_sustained_per_second": None}]}) == [
+        "highest sustained with 50 subscription(s): none inspections/s"]
