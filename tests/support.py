@@ -133,9 +133,11 @@ class WebhookReceiver:
     status: int = 204
     delay: float = 0.0
     received: list[Received] = field(default_factory=list)
+    most_in_flight: int = 0  # the most requests it was answering at the same moment
 
     def __post_init__(self) -> None:
         receiver = self
+        in_flight, lock = [0], threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
@@ -144,7 +146,14 @@ class WebhookReceiver:
                 if len(body) < length:  # the sender was killed mid-body: not a delivery, and nobody to answer
                     self.close_connection = True
                     return
-                time.sleep(receiver.delay)
+                with lock:
+                    in_flight[0] += 1
+                    receiver.most_in_flight = max(receiver.most_in_flight, in_flight[0])
+                try:
+                    time.sleep(receiver.delay)
+                finally:
+                    with lock:
+                        in_flight[0] -= 1
                 if receiver.status < 300:
                     receiver.received.append(Received(self.path, dict(self.headers), body))
                 self.send_response(receiver.status)

@@ -213,6 +213,27 @@ async def test_a_slow_receiver_does_not_delay_another_subscription(running, prod
         fast.close()
 
 
+async def test_a_subscriptions_deliveries_about_distinct_subjects_go_out_at_once_each_once(running, producer):
+    """Issue 10: a lane sends a batch at once (the oldest delivery of each subject), not one at a time."""
+    where, count = unique_jurisdiction(), 20
+    receiver = WebhookReceiver(delay=0.2)
+    try:
+        sub = await subscribe(running, event_types=["inspection.completed"], url=receiver.url, jurisdictions=[where])
+        sent = [await publish(producer, inspection(where, f"est-{uuid.uuid4().hex[:8]}")) for _ in range(count)]
+        got = await eventually(lambda: received(receiver, count))
+        assert receiver.most_in_flight >= 2, "the receiver only ever saw one request at a time"
+        assert sorted(d.json()["id"] for d in got) == sorted(e.id for e in sent)  # each once
+
+        rows = await eventually(lambda: _exactly(deliveries(running, sub["id"], "delivered"), count))
+        assert len({r["id"] for r in rows}) == count and all(r["attempts"] == 1 for r in rows)
+        for row in rows:
+            attempts = (await running.notification.get(f"/deliveries/{row['id']}/attempts", headers=OPS)).json()
+            assert [a["outcome"] for a in attempts] == ["delivered"]
+        assert len(receiver.received) == count  # nothing sent twice
+    finally:
+        receiver.close()
+
+
 async def test_a_receiver_answering_410_unsubscribes_itself(running, producer, receiver):
     where = unique_jurisdiction()
     receiver.status = 410

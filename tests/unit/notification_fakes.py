@@ -88,12 +88,19 @@ class FakeDeliveries:
         return sorted({d.new.subscription_id for d in self.t.deliveries.values()
                        if d.status == "pending" and d.next_attempt_at <= now})
 
-    async def next_pending(self, subscription_id: uuid.UUID) -> PendingDelivery | None:
+    async def due(self, subscription_id: uuid.UUID, now: datetime, limit: int) -> list[PendingDelivery]:
         sub = self.t.subscriptions[subscription_id]
-        pending = [d for d in self._of(subscription_id) if d.status == "pending"]
-        if not sub.active or not pending:
-            return None
-        d, n = pending[0], pending[0].new
+        if not sub.active:
+            return []
+        heads: dict[str, StoredDelivery] = {}
+        for d in self._of(subscription_id):
+            if d.status == "pending":
+                heads.setdefault(d.new.subject, d)  # the oldest pending one of each subject
+        return [self._pending(sub, d) for d in sorted(heads.values(), key=lambda d: d.seq)
+                if d.next_attempt_at <= now][:limit]
+
+    def _pending(self, sub: Subscription, d: StoredDelivery) -> PendingDelivery:
+        n = d.new
         case_id = n.body.get("case_id")
         restricted = case_id is not None and self.t.restricted.get(uuid.UUID(str(case_id)), (False,))[0]
         return PendingDelivery(
@@ -102,12 +109,13 @@ class FakeDeliveries:
             attempts=d.attempts, next_attempt_at=d.next_attempt_at, department=sub.department, role=sub.role,
             channel=sub.channel, target=sub.target, secret=sub.secret, case_restricted=restricted)
 
-    async def record_attempt(self, delivery_id: uuid.UUID, attempt: Attempt, outcome: str) -> None:
-        self.t.attempts.append((delivery_id, attempt, outcome))
+    async def record_attempts(self, attempts: list[tuple[uuid.UUID, Attempt, str]]) -> None:
+        self.t.attempts.extend(attempts)
 
-    async def mark_delivered(self, delivery_id: uuid.UUID, attempts: int) -> None:
-        d = self.t.deliveries[delivery_id]
-        d.status, d.attempts, d.delivered_at = "delivered", attempts, datetime.now(UTC)
+    async def mark_delivered(self, delivered: list[tuple[uuid.UUID, int]]) -> None:
+        for delivery_id, attempts in delivered:
+            d = self.t.deliveries[delivery_id]
+            d.status, d.attempts, d.delivered_at = "delivered", attempts, datetime.now(UTC)
 
     async def park(self, delivery_id: uuid.UUID, attempts: int, error: str) -> None:
         d = self.t.deliveries[delivery_id]

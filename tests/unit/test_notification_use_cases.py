@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from pathways_notification.domain.outcome import Outcome
 from pathways_notification.service_layer import handlers
 from pathways_notification.service_layer.subscription_table import SubscriptionTable
 from pathways_notification.service_layer.commands import (
-    DeliverOne, FanOut, ReplayDelivery, ReplaySubscription, RestrictContact, Subscribe,
+    DeliverBatch, DeliverOne, FanOut, ReplayDelivery, ReplaySubscription, RestrictContact, Subscribe,
 )
 from pathways_runtime.auth import Role
 from pathways_runtime.backoff import Backoff
@@ -314,6 +315,151 @@ async def test_deliveries_of_a_subscription_go_out_in_order():
     while await deliver(uow, sub_id, receiver):
         pass
     assert [d.event_id for d in receiver.sent] == [e.event_id for e in events]
+
+
+# --- deliver a batch (issue 10: fan-out that scales with subscribers) --------------------------------
+
+class BySubject:
+    """A sender that answers by the delivery's subject (a list: one answer per attempt) and keeps what it
+    was asked to send; it yields once per attempt, so a batch's attempts overlap."""
+
+    def __init__(self, **codes: int | list[int]) -> None:
+        self.codes = {subject: code if isinstance(code, list) else [code] for subject, code in codes.items()}
+        self.sent: list[PendingDelivery] = []
+        self.in_flight = self.most_in_flight = 0
+
+    async def __call__(self, delivery: PendingDelivery) -> Attempt:
+        self.sent.append(delivery)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        await asyncio.sleep(0)
+        self.in_flight -= 1
+        answers = self.codes[delivery.subject]
+        code = answers.pop(0) if len(answers) > 1 else answers[0]
+        return Attempt(code, 3, None if code < 300 else "down")
+
+
+def about(subject: str) -> FanOut:
+    return red_flag().model_copy(update={"subject": subject})
+
+
+async def deliver_batch(uow, sub_id, receiver, now=NOW, limit=64) -> list[Outcome]:
+    return await handlers.deliver_batch(DeliverBatch(subscription_id=sub_id, limit=limit), uow, receiver, RETRIES,
+                                        lambda: now)
+
+
+async def test_a_batch_takes_the_oldest_delivery_of_each_subject_in_order_and_sends_them_at_once():
+    uow = FakeNotificationUnitOfWork()
+    sub_id = await subscribe(uow)
+    events = [about(subject) for subject in ("a", "b", "a", "c", "b", "a")]
+    for event in events:
+        await fan_out(event, uow)
+    receiver = BySubject(a=204, b=204, c=204)
+    assert await deliver_batch(uow, sub_id, receiver) == [Outcome.DELIVERED] * 3
+    assert [d.event_id for d in receiver.sent] == [events[i].event_id for i in (0, 1, 3)]
+    assert receiver.most_in_flight == 3  # sent at once, not one after the other
+    assert await deliver_batch(uow, sub_id, receiver) == [Outcome.DELIVERED] * 2
+    assert await deliver_batch(uow, sub_id, receiver) == [Outcome.DELIVERED]
+    assert await deliver_batch(uow, sub_id, receiver) == []
+    assert [d.event_id for d in receiver.sent] == [events[i].event_id for i in (0, 1, 3, 2, 4, 5)]
+    # Within each subject, creation order.
+    for subject in "abc":
+        assert ([d.event_id for d in receiver.sent if d.subject == subject]
+                == [e.event_id for e in events if e.subject == subject])
+
+
+async def test_a_batch_is_at_most_its_limit_oldest_first():
+    uow = FakeNotificationUnitOfWork()
+    sub_id = await subscribe(uow)
+    events = [about(f"est-{i}") for i in range(5)]
+    for event in events:
+        await fan_out(event, uow)
+    receiver = BySubject(**{f"est-{i}": 204 for i in range(5)})
+    assert await deliver_batch(uow, sub_id, receiver, limit=2) == [Outcome.DELIVERED] * 2
+    assert [d.event_id for d in receiver.sent] == [e.event_id for e in events[:2]]
+
+
+async def test_a_retry_holds_back_the_later_deliveries_of_its_subject_only():
+    uow = FakeNotificationUnitOfWork()
+    sub_id = await subscribe(uow)
+    a1, b1, a2, b2 = about("a"), about("b"), about("a"), about("b")
+    for event in (a1, b1, a2, b2):
+        await fan_out(event, uow)
+    receiver = BySubject(a=[503, 204], b=204)
+    assert await deliver_batch(uow, sub_id, receiver) == [Outcome.RETRY, Outcome.DELIVERED]
+    # a1 waits for its backoff: a2 waits behind it, b2 does not.
+    assert await deliver_batch(uow, sub_id, receiver) == [Outcome.DELIVERED]
+    assert await deliver_batch(uow, sub_id, receiver) == []
+    assert [d.event_id for d in receiver.sent] == [a1.event_id, b1.event_id, b2.event_id]
+    later = NOW + timedelta(minutes=5)
+    assert await deliver_batch(uow, sub_id, receiver, now=later) == [Outcome.DELIVERED]
+    assert await deliver_batch(uow, sub_id, receiver, now=later) == [Outcome.DELIVERED]
+    assert [d.event_id for d in receiver.sent][3:] == [a1.event_id, a2.event_id]  # a still in order
+
+
+async def test_a_delivery_about_a_restricted_case_in_a_batch_is_cancelled_unsent_and_the_rest_go_out():
+    uow = FakeNotificationUnitOfWork()
+    sub_id = await subscribe(uow, role="labor", event_types=["case.triaged"])
+    restricted, other = uuid.uuid4(), uuid.uuid4()
+    for case in (restricted, other):
+        await fan_out(case_event(case), uow)
+    uow.tables.restricted[restricted] = (True, NOW)  # recorded without the cancel (the race the worker guards)
+    receiver = BySubject(**{str(other): 204})
+    assert await deliver_batch(uow, sub_id, receiver) == [Outcome.CANCELLED, Outcome.DELIVERED]
+    assert [d.subject for d in receiver.sent] == [str(other)]
+    assert {str(d.new.subject): d.status for d in uow.tables.deliveries.values()} == {
+        str(restricted): "cancelled", str(other): "delivered"}
+    assert [a[0] for a in uow.tables.attempts] == [d.new.id for d in uow.tables.deliveries.values()
+                                                   if d.new.subject == str(other)]  # no attempt for the cancelled
+
+
+async def test_every_outcome_of_a_batch_is_recorded_and_announced_in_one_commit():
+    uow = FakeNotificationUnitOfWork()
+    sub_id = await subscribe(uow)
+    for subject in ("ok", "down", "dead", "ok2"):
+        await fan_out(about(subject), uow)
+    ids = {d.new.subject: d.new.id for d in uow.tables.deliveries.values()}
+    uow.tables.deliveries[ids["dead"]].attempts = RETRIES.max_attempts - 1  # its last attempt comes now
+    commits = uow.commits
+    outcomes = await deliver_batch(uow, sub_id, BySubject(ok=204, down=503, dead=500, ok2=200))
+    assert outcomes == [Outcome.DELIVERED, Outcome.RETRY, Outcome.PARKED, Outcome.DELIVERED]
+    assert uow.commits == commits + 1
+    assert [(a[0], a[2]) for a in uow.tables.attempts] == [
+        (ids["ok"], "delivered"), (ids["down"], "retry"), (ids["dead"], "parked"), (ids["ok2"], "delivered")]
+    assert {s: uow.deliveries.status(i) for s, i in ids.items()} == {
+        "ok": "delivered", "down": "pending", "dead": "parked", "ok2": "delivered"}
+    assert [e.delivery_id for e in uow.events(NotificationDelivered)] == [ids["ok"], ids["ok2"]]
+    assert [e.delivery_id for e in uow.events(NotificationFailed)] == [ids["dead"]]
+
+
+async def test_a_410_in_a_batch_unsubscribes_after_the_rest_of_the_batch_is_recorded():
+    uow = FakeNotificationUnitOfWork()
+    sub_id = await subscribe(uow)
+    for subject in ("gone", "ok", "gone", "later"):
+        await fan_out(about(subject), uow)
+    outcomes = await deliver_batch(uow, sub_id, BySubject(gone=410, ok=204, later=204))
+    assert outcomes == [Outcome.UNSUBSCRIBED, Outcome.DELIVERED, Outcome.DELIVERED]
+    assert not uow.tables.subscriptions[sub_id].active
+    # What was answered 2xx stays delivered; what had not gone out yet is cancelled.
+    assert [d.status for d in uow.tables.deliveries.values()] == ["cancelled", "delivered", "cancelled", "delivered"]
+    assert len(uow.events(NotificationDelivered)) == 2
+
+
+async def test_a_sender_error_is_a_failed_attempt_and_the_rest_of_the_batch_is_recorded():
+    uow = FakeNotificationUnitOfWork()
+    sub_id = await subscribe(uow)
+    for subject in ("boom", "ok"):
+        await fan_out(about(subject), uow)
+    ok = BySubject(ok=204)
+
+    async def send(delivery: PendingDelivery) -> Attempt:
+        if delivery.subject == "boom":
+            raise RuntimeError("a bug in a sender")
+        return await ok(delivery)
+
+    assert await deliver_batch(uow, sub_id, send) == [Outcome.RETRY, Outcome.DELIVERED]
+    [(_, failed, _), _] = uow.tables.attempts
+    assert failed.status_code is None and "a bug in a sender" in failed.error
 
 
 # --- replay ------------------------------------------------------------------------------------------

@@ -103,34 +103,47 @@ class DeliveryRepository:
             " where status = 'pending' and next_attempt_at <= now()")
         return [r["subscription_id"] for r in rows]
 
-    async def next_pending(self, subscription_id: uuid.UUID) -> PendingDelivery | None:
-        """The oldest pending delivery of an active subscription (due or not)."""
-        row = await self._conn.fetchrow(
+    async def due(self, subscription_id: uuid.UUID, now: datetime, limit: int) -> list[PendingDelivery]:
+        """Up to ``limit`` deliveries of an active subscription to send at ``now``, oldest first: the oldest
+        pending delivery of each subject, when it is due. A later delivery of a subject waits for the one
+        before it (however long its retries take); other subjects do not."""
+        rows = await self._conn.fetch(
             f"select d.*, s.target, s.secret, s.department, s.channel, s.role,"
             f" exists (select 1 from {SCHEMA}.restricted_cases r where r.restricted"
             "          and r.case_id::text = d.body ->> 'case_id') as case_restricted"
             f" from {SCHEMA}.deliveries d join {SCHEMA}.subscriptions s on s.id = d.subscription_id"
-            " where d.subscription_id = $1 and d.status = 'pending' and s.active order by d.seq limit 1",
-            subscription_id)
-        if row is None:
-            return None
-        return PendingDelivery(
+            " where d.subscription_id = $1 and d.status = 'pending' and s.active and d.next_attempt_at <= $2"
+            f" and not exists (select 1 from {SCHEMA}.deliveries e where e.subscription_id = d.subscription_id"
+            "                  and e.subject = d.subject and e.status = 'pending' and e.seq < d.seq)"
+            " order by d.seq limit $3",
+            subscription_id, now, limit)
+        return [PendingDelivery(
             id=row["id"], subscription_id=row["subscription_id"], event_id=row["event_id"],
             event_type=row["event_type"], subject=row["subject"], source=row["source"] or FALLBACK_SOURCE,
             time=row["event_time"] or row["created_at"], body=json.loads(row["body"]),
             traceparent=row["traceparent"], attempts=row["attempts"], next_attempt_at=row["next_attempt_at"],
             department=row["department"], role=row["role"], channel=row["channel"], target=row["target"],
-            secret=row["secret"], case_restricted=row["case_restricted"])
+            secret=row["secret"], case_restricted=row["case_restricted"]) for row in rows]
 
-    async def record_attempt(self, delivery_id: uuid.UUID, attempt: Attempt, outcome: str) -> None:
+    async def record_attempts(self, attempts: list[tuple[uuid.UUID, Attempt, str]]) -> None:
+        """Log attempts (one statement for all): (delivery id, the attempt, its outcome)."""
+        if not attempts:
+            return
         await self._conn.execute(
             f"insert into {SCHEMA}.delivery_attempts (delivery_id, status_code, latency_ms, error, outcome)"
-            " values ($1, $2, $3, $4, $5)", delivery_id, attempt.status_code, attempt.latency_ms, attempt.error,
-            outcome)
+            " select * from unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::text[])",
+            [d for d, _, _ in attempts], [a.status_code for _, a, _ in attempts],
+            [a.latency_ms for _, a, _ in attempts], [a.error for _, a, _ in attempts],
+            [outcome for _, _, outcome in attempts])
 
-    async def mark_delivered(self, delivery_id: uuid.UUID, attempts: int) -> None:
-        await self._conn.execute(f"update {SCHEMA}.deliveries set status = 'delivered', attempts = $2,"
-                                 " delivered_at = now() where id = $1", delivery_id, attempts)
+    async def mark_delivered(self, delivered: list[tuple[uuid.UUID, int]]) -> None:
+        """Deliveries that went out (one statement for all): (delivery id, attempts it took)."""
+        if not delivered:
+            return
+        await self._conn.execute(
+            f"update {SCHEMA}.deliveries d set status = 'delivered', attempts = u.attempts, delivered_at = now()"
+            " from unnest($1::uuid[], $2::int[]) as u(id, attempts) where d.id = u.id",
+            [d for d, _ in delivered], [n for _, n in delivered])
 
     async def park(self, delivery_id: uuid.UUID, attempts: int, error: str) -> None:
         await self._conn.execute(f"update {SCHEMA}.deliveries set status = 'parked', attempts = $2,"

@@ -15,7 +15,13 @@ from pathways_notification.domain.envelope import STRUCTURED_CONTENT_TYPE
 from pathways_notification.domain.model import Attempt
 from pathways_notification.adapters.destinations import Refused, Unresolved, checked_address, host_and_port
 
-__all__ = ["Attempt", "post", "signature_headers"]
+__all__ = ["Attempt", "client_limits", "post", "signature_headers"]
+
+
+def client_limits(max_connections: int) -> httpx.Limits:
+    """The delivery client's pool: a lane sends its whole batch at once, so (unlike httpx's default of 100
+    connections, 20 of them kept alive) a batch's connections to a receiver fit, and stay open for the next."""
+    return httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
 
 
 def signature_headers(secret: str, msg_id: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
@@ -50,8 +56,10 @@ async def post(client: httpx.AsyncClient, url: str, secret: str | None, delivery
         request_url = request_url.copy_with(host=str(address))
         extensions = {"sni_hostname": host}
     try:
-        response = await client.post(request_url, content=body, headers=headers, timeout=timeout,
-                                     extensions=extensions)
+        # No limit on waiting for a pooled connection: lanes of other subscriptions may hold them all, and
+        # that is no failure of this receiver (connecting, writing and reading have the timeout).
+        response = await client.post(request_url, content=body, headers=headers,
+                                     timeout=httpx.Timeout(timeout, pool=None), extensions=extensions)
     except httpx.HTTPError as exc:
         return Attempt(None, _ms(started), repr(exc))
     return Attempt(response.status_code, _ms(started), None if response.is_success else response.text[:500])

@@ -111,6 +111,13 @@ class DeliverOne(BaseModel):
     subscription_id: uuid.UUID
 
 
+class DeliverBatch(BaseModel):
+    """Send, at once, up to ``limit`` due deliveries of a subscription: the oldest of each subject."""
+
+    subscription_id: uuid.UUID
+    limit: int = Field(ge=1)
+
+
 class ReplayDelivery(BaseModel):
     delivery_id: uuid.UUID
 

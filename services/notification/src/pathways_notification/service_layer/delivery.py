@@ -2,9 +2,19 @@
 
 Deliveries are written by the consumer in its transaction (so no event is
 lost); sending happens here, outside any Kafka partition or transaction, so
-one slow or dead receiver never delays another. Within a subscription,
-deliveries go out in creation order, and a failing one holds back the later
-ones of the same subscription until it succeeds or is parked.
+one slow or dead receiver never delays another.
+
+A lane works in batches, because one delivery at a time capped a
+subscription at one delivery per round trip to its receiver plus two
+transactions, however fast the receiver: a lane takes up to
+``delivery_batch_size`` due deliveries in one query, sends them at once, and
+records every attempt and outcome in one transaction. Order is what a
+receiver can rely on per subject (an establishment, a case: the key that
+keeps its events in order on the bus), so a batch holds at most the oldest
+pending delivery of each subject: a subject's deliveries still go out in
+creation order, and a failing one holds back the later ones of its own
+subject until it succeeds or is parked, but not the other subjects of the
+subscription (one broken case no longer stalls a department's whole feed).
 
 The loop is woken by NOTIFY and polls as a fallback. When the database goes
 away (a restart, a terminated backend) every step fails; the loop then waits
@@ -27,7 +37,7 @@ from contextlib import AbstractAsyncContextManager
 from pathways_notification.adapters.wake import Wake
 from pathways_notification.domain.outcome import Outcome
 from pathways_notification.service_layer import handlers
-from pathways_notification.service_layer.commands import DeliverOne
+from pathways_notification.service_layer.commands import DeliverBatch
 from pathways_notification.service_layer.unit_of_work import NotificationUnitOfWork
 from pathways_notification.settings import NotificationSettings
 from pathways_runtime.backoff import Backoff
@@ -83,10 +93,13 @@ class DeliveryWorker:
 
     async def _drain_lane(self, subscription_id: uuid.UUID, send: handlers.Send) -> None:
         try:
-            # Keep going while deliveries go out (or are cancelled); a retry or a park ends the lane for now.
-            while await handlers.deliver_one(DeliverOne(subscription_id=subscription_id), self._uow(), send,
-                                             self.retries()) in (Outcome.DELIVERED, Outcome.CANCELLED):
-                pass
+            # Keep going while a batch delivers (or cancels) something; a batch of retries and parks ends
+            # the lane for now.
+            while True:
+                cmd = DeliverBatch(subscription_id=subscription_id, limit=self._settings.delivery_batch_size)
+                outcomes = await handlers.deliver_batch(cmd, self._uow(), send, self.retries())
+                if not {Outcome.DELIVERED, Outcome.CANCELLED} & set(outcomes):
+                    return
         except Exception:  # a lane must never die silently: the next pass starts it again
             log.exception("delivery lane failed", extra={"subscription_id": str(subscription_id)})
 

@@ -4,7 +4,8 @@
 - ``fan_out``: every event a department may subscribe to becomes one delivery per matching subscription;
 - ``restrict_contact``: nothing more about a case on which someone must not be contacted, and what was
   waiting about it is cancelled;
-- ``deliver_one``: one attempt at the oldest due delivery of a subscription, and what its answer means;
+- ``deliver_batch``: one attempt at each of a subscription's due deliveries (the oldest of each subject),
+  sent at once, and what their answers mean; ``deliver_one`` is a batch of one;
 - ``replay_delivery`` / ``replay_subscription``: parked deliveries back in the queue, same ids.
 
 A delivery is recorded only when the subscription's filter matches and its
@@ -14,6 +15,7 @@ time, so a policy tightened later also covers what is still waiting.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import secrets
@@ -30,7 +32,7 @@ from pathways_notification.domain.model import Attempt, NewDelivery, PendingDeli
 from pathways_notification.domain.outcome import Outcome, decide
 from pathways_notification.domain.redaction import receives
 from pathways_notification.service_layer.commands import (
-    DeliverOne, FanOut, ReplayDelivery, ReplaySubscription, RestrictContact, Subscribe,
+    DeliverBatch, DeliverOne, FanOut, ReplayDelivery, ReplaySubscription, RestrictContact, Subscribe,
 )
 from pathways_notification.service_layer.subscription_table import SubscriptionTable
 from pathways_notification.service_layer.unit_of_work import NotificationUnitOfWork
@@ -168,41 +170,76 @@ async def restrict_contact(cmd: RestrictContact, uow: NotificationUnitOfWork) ->
     return cancelled
 
 
-# --- deliver one -------------------------------------------------------------------------------------
+# --- deliver -----------------------------------------------------------------------------------------
 
 async def deliver_one(cmd: DeliverOne, uow: NotificationUnitOfWork, send: Send, retries: Retries,
                       now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Outcome | None:
-    """One attempt at the subscription's oldest pending delivery if it is due; None when nothing was due.
+    """One attempt at the subscription's oldest due delivery; None when nothing was due."""
+    outcomes = await deliver_batch(DeliverBatch(subscription_id=cmd.subscription_id, limit=1), uow, send,
+                                   retries, now)
+    return outcomes[0] if outcomes else None
 
-    The attempt happens between two units of work, outside any transaction: a slow receiver holds
-    no database connection.
+
+@dataclass(frozen=True)
+class _Sent:
+    delivery: PendingDelivery
+    attempt: Attempt
+    attempts: int  # this attempt's number
+    outcome: Outcome
+
+
+async def deliver_batch(cmd: DeliverBatch, uow: NotificationUnitOfWork, send: Send, retries: Retries,
+                        now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> list[Outcome]:
+    """One attempt at each due delivery of the batch, all at once; their outcomes, oldest first ([]: none due).
+
+    The attempts happen between two units of work, outside any transaction (a slow receiver holds no
+    database connection); the second records every attempt and outcome of the batch in one transaction.
+    A delivery about a case restricted since it was recorded is cancelled, never sent.
     """
     async with uow:
-        delivery = await uow.deliveries.next_pending(cmd.subscription_id)
-        if delivery is None or delivery.next_attempt_at > now():
-            return None
-        if delivery.case_restricted:
-            # Recorded just before the restriction committed, so its cancel did not see it.
-            await uow.deliveries.cancel(delivery.id)
-            await uow.commit()
-            return Outcome.CANCELLED
-    attempt = await send(delivery)
-    attempts = delivery.attempts + 1
-    outcome = decide(attempt.status_code, attempts, retries.max_attempts, channel=delivery.channel)
+        batch = await uow.deliveries.due(cmd.subscription_id, now(), cmd.limit)
+    if not batch:
+        return []
+    restricted = [d for d in batch if d.case_restricted]
+    to_send = [d for d in batch if not d.case_restricted]
+    sent = [_Sent(d, attempt, d.attempts + 1,
+                  decide(attempt.status_code, d.attempts + 1, retries.max_attempts, channel=d.channel))
+            for d, attempt in zip(to_send, await asyncio.gather(*(_attempt(send, d) for d in to_send)),
+                                  strict=True)]
     async with uow:
-        await uow.deliveries.record_attempt(delivery.id, attempt, str(outcome))
-        await _APPLY[outcome](uow, delivery, attempt, attempts, retries, now())
+        # Recorded just before the restriction committed, so its cancel did not see them.
+        for d in restricted:
+            await uow.deliveries.cancel(d.id)
+        await uow.deliveries.record_attempts([(s.delivery.id, s.attempt, str(s.outcome)) for s in sent])
+        await uow.deliveries.mark_delivered([(s.delivery.id, s.attempts) for s in sent
+                                             if s.outcome is Outcome.DELIVERED])
+        at = now()
+        # A 410 last: it cancels what still waits, which must not undo what the rest of the batch recorded.
+        for s in sorted(sent, key=lambda s: s.outcome is Outcome.UNSUBSCRIBED):
+            await _APPLY[s.outcome](uow, s.delivery, s.attempt, s.attempts, retries, at)
         await uow.commit()
-    metrics.delivery(delivery.channel, str(outcome), attempt.latency_ms / 1000)
-    log.info("delivery attempt", extra={
-        "delivery_id": str(delivery.id), "subscription_id": str(delivery.subscription_id), "attempt": attempts,
-        "status_code": attempt.status_code, "latency_ms": attempt.latency_ms, "outcome": str(outcome)})
-    return outcome
+    for s in sent:
+        metrics.delivery(s.delivery.channel, str(s.outcome), s.attempt.latency_ms / 1000)
+        log.info("delivery attempt", extra={
+            "delivery_id": str(s.delivery.id), "subscription_id": str(s.delivery.subscription_id),
+            "attempt": s.attempts, "status_code": s.attempt.status_code, "latency_ms": s.attempt.latency_ms,
+            "outcome": str(s.outcome)})
+    outcomes = {s.delivery.id: s.outcome for s in sent} | {d.id: Outcome.CANCELLED for d in restricted}
+    return [outcomes[d.id] for d in batch]
+
+
+async def _attempt(send: Send, delivery: PendingDelivery) -> Attempt:
+    """``send``, with a sender's unexpected error as a failed attempt: the rest of the batch is still recorded."""
+    try:
+        return await send(delivery)
+    except Exception as exc:  # noqa: BLE001 (the senders answer every receiver's failure as an Attempt)
+        log.exception("delivery attempt failed unexpectedly", extra={"delivery_id": str(delivery.id)})
+        return Attempt(None, 0, f"not sent: {exc!r}")
 
 
 async def _delivered(uow: NotificationUnitOfWork, d: PendingDelivery, attempt: Attempt, attempts: int,
                      retries: Retries, now: datetime) -> None:
-    await uow.deliveries.mark_delivered(d.id, attempts)
+    # Marked delivered with the rest of the batch, in one statement.
     await uow.emit(NotificationDelivered(**d.facts(attempts), delivered_at=now))
 
 
