@@ -526,6 +526,7 @@ def e2e(rates: str = typer.Option("10,100,500,1000,2000", help="Offered inspecti
                 "KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database, "PATHWAYS_JWT_SECRET": secret,
                 "PATHWAYS_TRACE_DIR": str(state / "traces"), "INSPECTION_PORT": str(free_port()),
                 "REFERRAL_PORT": str(free_port()), "NOTIFICATION_PORT": str(free_port()),
+                "INSIGHTS_PORT": str(free_port()),
                 "PATHWAYS_CONSUMER_SESSION_TIMEOUT_MS": "6000", "PATHWAYS_FIELD_KEY": new_field_key(),
                 # The bench's own receiver listens on loopback: allowed by name, as an operator would.
                 "PATHWAYS_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32"}

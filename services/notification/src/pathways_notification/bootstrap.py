@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import httpx
 
 from pathways_contracts import registry
 from pathways_contracts.events import CaseContactRestricted, NotificationDelivered, NotificationFailed
-from pathways_notification.adapters import destinations, wake, webhook
+from pathways_notification.adapters import destinations, wake
 from pathways_notification.adapters.senders import ChannelSender
 from pathways_notification.domain.destinations import AddressPolicy
 from pathways_notification.entrypoints.events import on_contact_restricted, on_event, wanted_by_a_subscription
@@ -87,10 +86,11 @@ def bootstrap(settings: NotificationSettings | None = None) -> NotificationServi
             log.warning("WEBHOOKS MAY REACH NON-PUBLIC NETWORKS: %s%s", ", ".join(allowed),
                         " (development mode)" if not settings.webhook_allowed_networks else "",
                         extra={"allowed_networks": allowed})
-        async with httpx.AsyncClient(limits=webhook.client_limits(settings.delivery_max_connections)) as client:
-            try:
-                await worker.run(ChannelSender(client, settings, lambda: service.address_policy))
-            finally:
-                await worker.stop()
+        sender = ChannelSender(None, settings, lambda: service.address_policy)
+        try:
+            await worker.run(sender)
+        finally:
+            await worker.stop()
+            await sender.aclose()
 
     return service

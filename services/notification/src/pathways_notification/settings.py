@@ -8,9 +8,9 @@ it on the running service's settings object.
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Annotated
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from pathways_notification.adapters.email import EmailSettings
@@ -41,14 +41,10 @@ class NotificationSettings(Settings):
     # The worker looks for due deliveries at least this often, even when no NOTIFY woke it.
     delivery_poll_seconds: float = Field(1.0, validation_alias=_env(
         "PATHWAYS_DELIVERY_POLL_SECONDS", "delivery_poll_seconds"))
-    # A lane sends up to this many deliveries of its subscription at once (one per subject), and records
-    # their outcomes in one transaction.
-    delivery_batch_size: int = Field(64, ge=1, validation_alias=_env(
+    # A lane sends up to this many deliveries of its subscription at once (one per subject), over as many
+    # keep-alive connections of the subscription's own pool, and records their outcomes in one transaction.
+    delivery_batch_size: int = Field(32, ge=1, validation_alias=_env(
         "PATHWAYS_DELIVERY_BATCH_SIZE", "delivery_batch_size"))
-    # Connections the worker's HTTP client opens at most, over every lane and receiver, and keeps alive
-    # between batches; at least one batch's worth (a lane never waits for its own connections).
-    delivery_max_connections: int = Field(512, ge=1, validation_alias=_env(
-        "PATHWAYS_DELIVERY_MAX_CONNECTIONS", "delivery_max_connections"))
     # /readyz names the worker overdue when it has not completed a pass for this long (it should every poll).
     delivery_stall_seconds: float = Field(30.0, validation_alias=_env(
         "PATHWAYS_DELIVERY_STALL_SECONDS", "delivery_stall_seconds"))
@@ -71,13 +67,6 @@ class NotificationSettings(Settings):
         if not self.webhook_allowed_networks and self.dev_mode:
             return list(DEV_ALLOWED_NETWORKS)
         return self.webhook_allowed_networks
-
-    @model_validator(mode="after")
-    def a_batch_fits_the_pool(self) -> Self:
-        if self.delivery_max_connections < self.delivery_batch_size:
-            raise ValueError(f"delivery_max_connections ({self.delivery_max_connections}) must be at least"
-                             f" delivery_batch_size ({self.delivery_batch_size})")
-        return self
 
     @field_validator("webhook_allowed_networks", "webhook_denied_endpoints", mode="before")
     @classmethod

@@ -19,8 +19,8 @@ __all__ = ["Attempt", "client_limits", "post", "signature_headers"]
 
 
 def client_limits(max_connections: int) -> httpx.Limits:
-    """The delivery client's pool: a lane sends its whole batch at once, so (unlike httpx's default of 100
-    connections, 20 of them kept alive) a batch's connections to a receiver fit, and stay open for the next."""
+    """A subscription's pool: a lane sends its whole batch at once, so (unlike httpx's default of 100
+    connections, 20 of them kept alive) the batch's connections fit, and stay open for the next batch."""
     return httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
 
 
