@@ -142,6 +142,8 @@ async def test_k_may_be_raised_per_release_but_never_under_the_configured_one():
     assert refused.value.problems[0].loc == ("body", "k")
     with pytest.raises(ValueError):
         _release(k=5)  # the command itself never carries a k under 11
+    with pytest.raises(ValueError):
+        _release(k=2**31)  # nor one the audit's integer column cannot hold (fuzzing found the 500)
     assert len(uow.releases.rows) == 1  # refusals are not releases
 
 

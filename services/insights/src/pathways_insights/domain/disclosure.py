@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 K_MINIMUM = 11  # the Counter-Trafficking Data Collaborative's k: configurable upwards, never lower
+K_MAXIMUM = 2**31 - 1  # a release records its k as an integer column
 
 Cell = tuple[int, int]  # (row, column) in the array with margins: row R and column C are the totals
 

@@ -16,7 +16,7 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from pathways_insights.domain import render
-from pathways_insights.domain.disclosure import K_MINIMUM
+from pathways_insights.domain.disclosure import K_MAXIMUM, K_MINIMUM
 from pathways_insights.domain.simulation import SimulationReport
 from pathways_insights.domain.statistics import Dimension, Measure
 from pathways_insights.service_layer import handlers
@@ -83,7 +83,7 @@ async def get_statistics(
     period_start: date | None = Query(None, description="Default: 1 January this year; a researcher's: the "
                                                         "first day of the last full quarter."),
     period_end: date | None = Query(None, description="A researcher reads one whole quarter at a time."),
-    k: int | None = Query(None, ge=K_MINIMUM, description="Publish no count under k (at least the configured k)."),
+    k: int | None = Query(None, ge=K_MINIMUM, le=K_MAXIMUM, description="Publish no count under k (at least the configured k)."),
     format: StatisticsFormat = StatisticsFormat.JSON,
     service: Service = Depends(current_service), uow: InsightsUnitOfWork = Depends(unit_of_work),
 ) -> Any:

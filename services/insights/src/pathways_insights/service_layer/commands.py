@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pathways_contracts.vocab import InspectionReason, Program
-from pathways_insights.domain.disclosure import K_MINIMUM
+from pathways_insights.domain.disclosure import K_MAXIMUM, K_MINIMUM
 from pathways_insights.domain.statistics import Dimension, Measure
 
 
@@ -103,5 +103,5 @@ class ReleaseStatistics(Command):
     column: Dimension | None = None
     period_start: date | None = None
     period_end: date | None = None
-    k: int | None = Field(None, ge=K_MINIMUM, description="Publish no count under k (never under the configured k).")
+    k: int | None = Field(None, ge=K_MINIMUM, le=K_MAXIMUM, description="Publish no count under k (never under the configured k).")
     requested_by: Requester
