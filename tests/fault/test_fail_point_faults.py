@@ -50,7 +50,7 @@ class FailPointCase:
 CASES = [
     FailPointCase("inspection", CONSUMER_AFTER_COMMIT, 2),  # batches of inspection.submitted (they lag behind)
     FailPointCase("referral", CONSUMER_AFTER_COMMIT, 2),  # batches of redflag.raised / redflag.escalated
-    FailPointCase("notification", CONSUMER_AFTER_COMMIT, 8),  # batches of every subscribable topic
+    FailPointCase("notification", CONSUMER_AFTER_COMMIT, 3),  # batches of every subscribable topic
     FailPointCase("inspection", RELAY_AFTER_PUBLISH, 12),
     FailPointCase("referral", RELAY_AFTER_PUBLISH, 2),
     FailPointCase("notification", RELAY_AFTER_PUBLISH, 8),
