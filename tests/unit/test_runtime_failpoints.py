@@ -111,10 +111,21 @@ def test_the_crash_fires_on_its_hit_only_and_leaves_its_line_first(tmp_path, cap
     assert kills.calls == [] and not marker.exists()
     crash()
     assert kills.calls == ["crash"]
-    line = f"{MARKER} relay.after_publish reached (time 3): SIGKILL probe pid {os.getpid()}"
+    line = f"{MARKER} relay.after_publish reached (3 events, at least 3): SIGKILL probe pid {os.getpid()}"
     assert marker.read_text() == line + "\n"
     assert line in capfd.readouterr().err
     crash()  # (a real kill never returns; a fake one does, and fires once)
+    assert kills.calls == ["crash"]
+
+
+def test_the_crash_fires_once_at_the_batch_that_brings_the_events_to_its_hit():
+    kills = Kills()
+    crash = Crash(FailPoint(point="consumer.after_commit", hit=5), service="probe", kill=kills)
+    crash(3)
+    assert kills.calls == []
+    crash(4)  # 7 events: this batch crossed 5
+    assert kills.calls == ["crash"] and crash.reached == 7
+    crash(1)
     assert kills.calls == ["crash"]
 
 
@@ -130,7 +141,7 @@ def test_the_crash_is_a_real_sigkill_of_the_process_itself(tmp_path):
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
     assert done.returncode == -9, done.stderr  # killed by SIGKILL: no finally ran
     assert "survived" not in done.stdout
-    assert f"{MARKER} consumer.after_commit reached (time 1): SIGKILL probe pid" in done.stderr
+    assert f"{MARKER} consumer.after_commit reached (1 events, at least 1): SIGKILL probe pid" in done.stderr
     assert marker.read_text().startswith(f"{MARKER} consumer.after_commit")
 
 

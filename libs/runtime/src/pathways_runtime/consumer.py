@@ -277,7 +277,7 @@ class EventConsumers:
             try:
                 await self._handle_batch(handler, group, events, parked)  # committed when it returns
                 if self._fail_point is not None:  # committed, the offsets not yet: a crash re-reads the batch
-                    self._fail_point()
+                    self._fail_point(len(events))
             except TRANSIENT_ERRORS:
                 for item in events:
                     metrics.consumed(item.event.type, group, "transient_error")

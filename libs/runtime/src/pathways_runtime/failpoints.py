@@ -1,8 +1,10 @@
 """Fail points: a test instrument that crashes a service at an exact point, to prove what such a crash leaves.
 
 ``PATHWAYS_FAIL_POINT=<point>[:<n>]`` (development mode only: a service refuses to start with one
-otherwise) kills the service's own process with SIGKILL the ``n``-th time (default: the first) the
-point is reached:
+otherwise) kills the service's own process with SIGKILL at the batch that brings the events through
+the point to ``n`` or more (default 1: the first batch). Events, not batches, are counted: how
+events fall into batches depends on timing, how many have gone through does not, so ``n`` chooses
+a place in the stream:
 
 - ``consumer.after_commit``: a consumed batch's database transaction has committed, its Kafka offsets
   are not committed yet. On restart the batch is read again; the inbox must absorb it.
@@ -40,7 +42,7 @@ MARKER = "PATHWAYS FAIL POINT"
 
 
 class FailPoint(BaseModel):
-    """The setting's value: where to crash, and the how-manieth time that point is reached (1: the first)."""
+    """The setting's value: where to crash, and after how many events through that point (1: the first batch)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -67,7 +69,7 @@ def sigkill_self() -> None:
 
 
 class Crash:
-    """Armed at one point of one process: kills it the ``hit``-th time it is called."""
+    """Armed at one point of one process: kills it at the batch whose events bring the count to ``hit``."""
 
     def __init__(self, fail_point: FailPoint, *, service: str, marker: Path | None = None,
                  kill: Callable[[], None] = sigkill_self) -> None:
@@ -77,12 +79,12 @@ class Crash:
         self._marker = marker
         self._kill = kill
 
-    def __call__(self) -> None:
-        self.reached += 1
-        if self.reached != self.fail_point.hit:
+    def __call__(self, events: int = 1) -> None:
+        before, self.reached = self.reached, self.reached + events
+        if not before < self.fail_point.hit <= self.reached:  # fires once: at the batch that crosses it
             return
-        line = (f"{MARKER} {self.fail_point.point} reached (time {self.reached}): "
-                f"SIGKILL {self._service} pid {os.getpid()}")
+        line = (f"{MARKER} {self.fail_point.point} reached ({self.reached} events, at least"
+                f" {self.fail_point.hit}): SIGKILL {self._service} pid {os.getpid()}")
         log.critical(line, extra={"fail_point": str(self.fail_point), "pid": os.getpid()})
         os.write(2, (line + "\n").encode())
         if self._marker is not None:

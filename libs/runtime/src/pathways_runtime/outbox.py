@@ -129,7 +129,7 @@ class OutboxRelay:
             acknowledgements = [await self._send(row) for row in rows]
             await asyncio.gather(*acknowledgements)
             if self._fail_point is not None:  # acknowledged, not marked: a crash publishes the batch again
-                self._fail_point()
+                self._fail_point(len(rows))
             for row in rows:
                 metrics.published(row["topic"])
             await conn.execute(
