@@ -103,8 +103,8 @@ class Settings(BaseSettings):
     faststream_log_level: str = Field("WARNING", validation_alias="PATHWAYS_FASTSTREAM_LOG_LEVEL")
     # A span per SQL statement (asyncpg instrumentation): off by default, it costs more than the rest.
     trace_sql: bool = Field(False, validation_alias="PATHWAYS_TRACE_SQL")
-    # A test instrument (failpoints.py): SIGKILL this process at a point, e.g. `relay.after_publish:3` (the
-    # third time). Refused outside development mode. NoDecode: the value is text, not JSON.
+    # A test instrument (failpoints.py): SIGKILL this process at a point, e.g. `relay.after_publish:40` (at the
+    # batch that brings the events published to 40). Refused outside development mode. NoDecode: text, not JSON.
     fail_point: Annotated[FailPoint | None, NoDecode] = Field(None, validation_alias="PATHWAYS_FAIL_POINT")
     # A file the fail point appends its line to just before the kill (the fault suite reads it).
     fail_point_marker: Path | None = Field(None, validation_alias="PATHWAYS_FAIL_POINT_MARKER")
