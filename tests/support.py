@@ -126,6 +126,12 @@ class Received:
         return json.loads(self.body)
 
 
+class _ReceiverServer(ThreadingHTTPServer):
+    # A lane sends its batch at once: socketserver's default listen backlog (5) drops the connections of
+    # a burst, which the sender sees as a failed attempt (the SYN retransmitted after a second), a retry.
+    request_queue_size = 128
+
+
 @dataclass
 class WebhookReceiver:
     """A real HTTP server in a thread that records what it receives and answers ``status``."""
@@ -162,7 +168,7 @@ class WebhookReceiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _ReceiverServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     @property
