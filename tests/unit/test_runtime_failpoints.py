@@ -29,6 +29,7 @@ from pathways_runtime.failpoints import (
 from pathways_runtime.outbox import OutboxRelay
 from pathways_runtime.service import Service
 from pathways_runtime.settings import FailPointRefused, Settings
+from pathways_runtime.testing import isolated_settings
 
 pytestmark = pytest.mark.unit
 SECRET = "unit-test-secret-of-at-least-32-bytes!"
@@ -36,10 +37,8 @@ SECRET = "unit-test-secret-of-at-least-32-bytes!"
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
-    for name in ("PATHWAYS_FAIL_POINT", "PATHWAYS_FAIL_POINT_MARKER", "PATHWAYS_DEV_MODE", "PATHWAYS_JWT_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PATHWAYS_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)  # no stray .env is read
+    isolated_settings(monkeypatch, tmp_path, "PATHWAYS_FAIL_POINT", "PATHWAYS_FAIL_POINT_MARKER", "PATHWAYS_DEV_MODE",
+                      "PATHWAYS_JWT_SECRET")
 
 
 def settings(**values) -> Settings:

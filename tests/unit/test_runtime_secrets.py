@@ -16,6 +16,7 @@ from pathways_cli.main import app as cli
 from pathways_runtime.auth import ISSUER, Role, issue_token, verify_token
 from pathways_runtime.service import Service
 from pathways_runtime.settings import MissingSecrets, Settings, installation_secret
+from pathways_runtime.testing import isolated_settings
 
 pytestmark = pytest.mark.unit
 SECRET = "unit-test-secret-of-at-least-32-bytes!"
@@ -23,10 +24,8 @@ SECRET = "unit-test-secret-of-at-least-32-bytes!"
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
-    for name in ("PATHWAYS_JWT_SECRET", "PATHWAYS_DEV_MODE", "PATHWAYS_FIELD_KEY", "PATHWAYS_TOKEN_MAX_TTL_SECONDS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PATHWAYS_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)  # no stray .env is read, nothing is written into the repository
+    isolated_settings(monkeypatch, tmp_path, "PATHWAYS_JWT_SECRET", "PATHWAYS_DEV_MODE", "PATHWAYS_FIELD_KEY",
+                      "PATHWAYS_TOKEN_MAX_TTL_SECONDS")
 
 
 def _service(settings: Settings) -> Service:

@@ -37,3 +37,13 @@ class FakeUnitOfWork(UnitOfWork):
     def events(self, model: type) -> list:
         """The data of the published events of one type."""
         return [e.data for e in self.published if isinstance(e.data, model)]
+
+
+def isolated_settings(monkeypatch, tmp_path, *names: str) -> None:
+    """Settings read in a test see none of ``names`` from the caller's environment, a state folder of
+    the test's own, and no stray ``.env`` (the working folder is the test's; nothing is written into
+    the repository)."""
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PATHWAYS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
