@@ -193,7 +193,7 @@ class FakeInspectionUnitOfWork(FakeUnitOfWork):
         self.import_claims = FakeImportClaims()
         self.parent: FakeInspectionUnitOfWork | None = None
 
-    def nested(self) -> FakeInspectionUnitOfWork:
+    async def item(self) -> FakeInspectionUnitOfWork:
         """Shares the repositories; what it emits joins this unit's pending events when it commits."""
         child = FakeInspectionUnitOfWork(self.source)
         child.establishments, child.inspections, child.red_flags = self.establishments, self.inspections, self.red_flags

@@ -52,7 +52,7 @@ from pathways_contracts import CloudEvent, Event, InvalidEvent, decode, dlq_topi
 from pathways_runtime import metrics
 from pathways_runtime.errors import Unprocessable
 from pathways_runtime.failpoints import Crash
-from pathways_runtime.uow import UnitOfWork
+from pathways_runtime.uow import ItemSavepoints, UnitOfWork
 
 log = logging.getLogger(__name__)
 _propagator = TraceContextTextMapPropagator()
@@ -306,7 +306,7 @@ class EventConsumers:
                 " on conflict do nothing returning event_id",
                 group, [i.event.id for i in items], [i.event.type for i in items])}
             released: list[str] = []
-            savepoint_held = False
+            savepoints = ItemSavepoints(conn, EVENT_SAVEPOINT)
             for item in items:
                 event = item.event
                 if event.id not in claimed:  # handled before, or a second copy in this batch
@@ -314,10 +314,7 @@ class EventConsumers:
                     metrics.duplicate(event.type, group)
                     continue
                 claimed.discard(event.id)
-                # The previous event's savepoint released and this one's set, in one round trip.
-                await conn.execute(f"release savepoint {EVENT_SAVEPOINT}; savepoint {EVENT_SAVEPOINT}"
-                                   if savepoint_held else f"savepoint {EVENT_SAVEPOINT}")
-                savepoint_held = True
+                await savepoints.next()
                 failure = await self._handle_one(handler, group, item, conn)
                 if failure is not None:
                     parked.append((item, *failure))

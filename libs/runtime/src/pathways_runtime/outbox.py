@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import dataclass
 
 import asyncpg
 from faststream.kafka import KafkaBroker
@@ -39,24 +40,44 @@ def current_traceparent() -> str | None:
     return carrier.get("traceparent")
 
 
-async def add_event(conn: asyncpg.Connection, schema: str, event: CloudEvent) -> None:
-    """Record ``event`` for publication, in the caller's transaction."""
+@dataclass(frozen=True)
+class Row:
+    """An event as the outbox stores it, taken when it was emitted (with the trace it was emitted in)."""
+
+    event_id: str
+    topic: str
+    key: bytes
+    value: bytes
+    headers: str
+    traceparent: str | None
+
+
+def row(event: CloudEvent) -> Row:
+    """The outbox row of ``event``, emitted now: the current span is annotated and its trace recorded."""
     trace.get_current_span().set_attributes({"pathways.subject": event.subject, "pathways.event_type": event.type})
-    # One round trip: the row and the wake-up of the relay (delivered at commit) in one statement.
+    return Row(event.id, event.type, event.key, event.value(), json.dumps(event.headers()), current_traceparent())
+
+
+async def add_rows(conn: asyncpg.Connection, schema: str, rows: list[Row]) -> None:
+    """Record ``rows`` for publication, in their order, in the caller's transaction: one statement."""
+    if not rows:
+        return
+    # The rows and the wake-up of the relay (delivered at commit) in one round trip; ``ordinality`` keeps
+    # the ids (the relay's publishing order) in the order the events were emitted.
     await conn.execute(
         f"with wake as (select pg_notify($7, '')) insert into {schema}.outbox"
         " (event_id, topic, key, value, headers, traceparent)"
-        " select $1::text, $2::text, $3::bytea, $4::bytea, $5::jsonb, $6::text from wake",
-        event.id, event.type, event.key, event.value(), json.dumps(event.headers()), current_traceparent(),
-        _channel(schema),
+        " select e.event_id, e.topic, e.key, e.value, e.headers, e.traceparent"
+        " from unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::jsonb[], $6::text[])"
+        " with ordinality as e(event_id, topic, key, value, headers, traceparent, n), wake order by e.n",
+        [r.event_id for r in rows], [r.topic for r in rows], [r.key for r in rows], [r.value for r in rows],
+        [r.headers for r in rows], [r.traceparent for r in rows], _channel(schema),
     )
 
 
-async def emit(conn: asyncpg.Connection, schema: str, source: str, data: Event) -> CloudEvent:
-    """Wrap ``data`` as a CloudEvent from ``source`` and record it, in the caller's transaction."""
-    event = CloudEvent(data=data, source=source)
-    await add_event(conn, schema, event)
-    return event
+async def add_event(conn: asyncpg.Connection, schema: str, event: CloudEvent) -> None:
+    """Record ``event`` for publication, in the caller's transaction."""
+    await add_rows(conn, schema, [row(event)])
 
 
 class OutboxRelay:

@@ -5,13 +5,18 @@ A use case gets a unit of work and does everything inside it::
     async with uow:
         establishment = await uow.establishments.get(cmd.establishment_id)
         ...
-        await uow.emit(InspectionCompleted(...))   # written to the outbox, in this transaction
+        await uow.emit(InspectionCompleted(...))   # for the outbox, in this transaction
         await uow.commit()
 
 Leaving the block without ``commit()`` rolls back, events included: the domain
 rows and the events they cause commit together or not at all. A service's unit
 of work subclasses ``PostgresUnitOfWork`` and creates its repositories in
 ``bind``; unit tests pass a ``pathways_runtime.testing.FakeUnitOfWork`` instead.
+
+What a block emits is kept in memory and written to the outbox in one statement when it commits
+(a rolled-back block's events are dropped). A unit nested in another (``parent``: one item of a
+batch, on a savepoint of the batch's transaction) hands its events to the parent instead, so a
+whole batch writes its events in one statement.
 
 The consumer pipeline gives a handler a unit of work on its own (batch)
 transaction, inside the savepoint it holds for the event: the handler's first
@@ -31,6 +36,24 @@ import asyncpg
 
 from pathways_contracts import CloudEvent, Event
 from pathways_runtime import outbox
+
+
+class ItemSavepoints:
+    """One savepoint per item of a batch on the batch's connection, so one item's failure rolls back its
+    effects only: ``await next()`` before each item releases the previous item's savepoint and sets this
+    one's in one round trip (the transaction's commit releases the last). A unit of work given the name
+    (``savepoint=``) rides on it."""
+
+    def __init__(self, conn: asyncpg.Connection, name: str) -> None:
+        self._conn = conn
+        self.name = name
+        self._held = False
+
+    async def next(self) -> str:
+        await self._conn.execute(f"release savepoint {self.name}; savepoint {self.name}" if self._held
+                                 else f"savepoint {self.name}")
+        self._held = True
+        return self.name
 
 
 class UnitOfWork(abc.ABC):
@@ -90,7 +113,8 @@ class PostgresUnitOfWork(UnitOfWork):
     """
 
     def __init__(self, pool: asyncpg.Pool | None, *, schema: str, source: str,
-                 conn: asyncpg.Connection | None = None, savepoint: str | None = None) -> None:
+                 conn: asyncpg.Connection | None = None, savepoint: str | None = None,
+                 parent: PostgresUnitOfWork | None = None) -> None:
         super().__init__(source)
         if (pool is None) == (conn is None):
             raise ValueError("a unit of work takes a pool (its own transaction) or a connection (a savepoint)")
@@ -103,11 +127,23 @@ class PostgresUnitOfWork(UnitOfWork):
         self.schema = schema
         self.conn: asyncpg.Connection = conn  # type: ignore[assignment] (set in _begin when from the pool)
         self._tx: asyncpg.transaction.Transaction | None = None
+        self._parent = parent  # who writes this unit's outbox rows (with its own)
+        self._rows: list[outbox.Row] = []  # emitted in this unit, not yet written (or handed to the parent)
+        self._block_start = 0  # the first of ``_rows`` emitted in the current block
+        self._items: ItemSavepoints | None = None  # the current block's, once it has items (a batch)
 
     def bind(self, conn: asyncpg.Connection) -> None:
         """Create the service's repositories on ``conn``; called at the start of each unit."""
 
+    async def item_savepoint(self) -> str:
+        """Set the savepoint of the next item of a batch in this block (the previous item's released, in one
+        round trip): a unit on it (``savepoint=``, ``parent=self``) fails alone."""
+        if self._items is None:
+            self._items = ItemSavepoints(self.conn, "pathways_item")
+        return await self._items.next()
+
     async def _begin(self) -> None:
+        self._block_start, self._items = len(self._rows), None
         if self._savepoint is not None:
             self._on_savepoint, self._tx = True, None
             self.bind(self.conn)
@@ -134,16 +170,22 @@ class PostgresUnitOfWork(UnitOfWork):
             self.conn = None  # type: ignore[assignment]
 
     async def _commit(self) -> None:
+        rows, self._rows = self._rows, []
+        if self._parent is not None:
+            self._parent._rows.extend(rows)
+        else:
+            await outbox.add_rows(self.conn, self.schema, rows)
         if not self._on_savepoint:  # on the caller's savepoint, the caller's transaction commits
             await self._tx.commit()
 
     async def rollback(self) -> None:
         if self.committed:
             return
+        del self._rows[self._block_start:]
         if self._on_savepoint:  # back to the start of this unit; the savepoint stays for the caller
             await self.conn.execute(f"rollback to savepoint {self._savepoint}")
         elif self._tx is not None:
             await self._tx.rollback()
 
     async def _record(self, event: CloudEvent) -> None:
-        await outbox.add_event(self.conn, self.schema, event)
+        self._rows.append(outbox.row(event))

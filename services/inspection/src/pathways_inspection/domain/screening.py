@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from uuid import UUID
 
@@ -147,6 +147,7 @@ def rules_problems(rules: Rules, catalog: Catalog) -> list[str]:
     return problems
 
 
+@lru_cache(maxsize=1024)  # the files ship with the package: looked up once per jurisdiction, not per inspection
 def load_rules(jurisdiction: str = DEFAULT_JURISDICTION, version: str = "v1") -> Rules:
     """The jurisdiction's screening rules, or the default rules when it has none."""
     name = jurisdiction.lower()

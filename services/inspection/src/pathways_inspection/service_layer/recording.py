@@ -172,7 +172,7 @@ async def record_batch(items: list[dict], recorder: dict, uow: InspectionUnitOfW
     (``["body", "inspections", 3, "indicator_codes", 0]``), and the good ones are recorded all the same.
     ``recorder`` (department, recorded_by) comes from the caller's token and overrides nothing an item may
     say: items may not name a department. Each chunk of ``chunk`` items is one transaction, each item a
-    savepoint in it. Within a chunk, items are taken in establishment order (stable, so one
+    savepoint in it, the chunk's events one outbox statement. Within a chunk, items are taken in establishment order (stable, so one
     establishment's inspections keep theirs): two batches then lock establishments in the same order and
     cannot deadlock.
     """
@@ -194,7 +194,7 @@ async def record_batch(items: list[dict], recorder: dict, uow: InspectionUnitOfW
         async with uow:
             for index, cmd in part:
                 try:
-                    recorded = await record_inspection(cmd, uow.nested())
+                    recorded = await record_inspection(cmd, await uow.item())
                 except InvalidCommand as exc:
                     results[index] = _rejected(index, _under(exc, ("body", "inspections", index)))
                 else:

@@ -32,7 +32,10 @@ class InspectionUnitOfWork(PostgresUnitOfWork):
         self.follow_ups = FollowUpRepository(conn)
         self.import_claims = ImportClaimRepository(conn)
 
-    def nested(self) -> InspectionUnitOfWork:
-        """A unit inside this one's transaction (a savepoint when entered): one item of a batch, which can fail
-        alone while the others commit with the batch."""
-        return type(self)(None, schema=self.schema, source=self.source, conn=self.conn)
+    async def item(self) -> InspectionUnitOfWork:
+        """The unit of the next item of a batch in this unit's transaction: it can fail alone while the
+        others commit with the batch (it rides on the batch's item savepoint); its events are written with
+        this unit's, in one statement."""
+        savepoint = await self.item_savepoint()
+        return type(self)(None, schema=self.schema, source=self.source, conn=self.conn, savepoint=savepoint,
+                          parent=self)
