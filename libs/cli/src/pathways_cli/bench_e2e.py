@@ -88,10 +88,10 @@ def infrastructure_pids() -> dict[str, int]:
     pids = {}
     for child in _children(os.getpid()):
         with contextlib.suppress(OSError):
-            command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")[0].decode()
-            if command.endswith("postgres"):
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace").split("\0")
+            if argv[0].endswith("postgres"):
                 pids["postgresql"] = child
-            elif "tansu" in command:
+            elif "tansu" in argv[0] or "kafka.Kafka" in argv:  # Tansu, or Apache Kafka's JVM
                 pids["broker"] = child
     return pids
 
@@ -502,6 +502,8 @@ def e2e(rates: str = typer.Option("10,100,500,1000,2000", help="Offered inspecti
         fan_out: int = typer.Option(100, help="Red-flag inspections for the deliveries/s figure (0 to skip)."),
         bulk: int = typer.Option(5000, help="Inspections through POST /inspections/batch (0 to skip)."),
         replay_events: int = typer.Option(200_000, help="Events for the raw and kit replay rates (0 to skip)."),
+        broker: str = typer.Option("tansu", help="The embedded broker: tansu, or kafka (Apache Kafka, from"
+                                   " `make kafka-jars`); ignored when KAFKA_BOOTSTRAP_SERVERS names one."),
         out: Path = typer.Option(Path("bench-results/e2e.json"), help="Where the JSON results go.")) -> None:
     """Ladders of offered rates × subscriptions end to end, deliveries/s, bulk intake and replay, in one run."""
     from pathways_cli import stack
@@ -509,7 +511,10 @@ def e2e(rates: str = typer.Option("10,100,500,1000,2000", help="Offered inspecti
     plan = Plan(_numbers(rates, float), _numbers(subscriptions, int), seconds, drain, idle, fan_out, bulk,
                 replay_events)
     secret = secrets.token_urlsafe(32)
-    results: dict = {"machine": f"{os.cpu_count()} cores", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    if broker not in ("tansu", "kafka"):
+        raise typer.BadParameter("tansu or kafka", param_hint="--broker")
+    results: dict = {"machine": f"{os.cpu_count()} cores", "broker": os.environ.get("KAFKA_BOOTSTRAP_SERVERS", broker),
+                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      "plan": asdict(plan), "sustain_rule": {"delivered_share": DELIVERED_SHARE,
                                                             "p99_growth_factor": GROWTH_FACTOR,
                                                             "p99_growth_margin_ms": GROWTH_MARGIN_MS},
@@ -519,8 +524,8 @@ def e2e(rates: str = typer.Option("10,100,500,1000,2000", help="Offered inspecti
         from pathways_runtime.settings import EMBEDDED_FETCH_MAX_WAIT_MS, Settings, new_field_key
 
         os.environ.setdefault("PG_PORT", str(free_port()))  # not 5432: another stack may be running here
-        with stack.embedded_infrastructure(state, Settings(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}")) \
-                as (kafka, database):
+        with stack.embedded_infrastructure(state, Settings(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}"),
+                                             broker_kind=broker) as (kafka, database):
             stack.prepare_topics(kafka)
             env = dict(os.environ) | {
                 "KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database, "PATHWAYS_JWT_SECRET": secret,
@@ -530,7 +535,7 @@ def e2e(rates: str = typer.Option("10,100,500,1000,2000", help="Offered inspecti
                 "PATHWAYS_CONSUMER_SESSION_TIMEOUT_MS": "6000", "PATHWAYS_FIELD_KEY": new_field_key(),
                 # The bench's own receiver listens on loopback: allowed by name, as an operator would.
                 "PATHWAYS_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32"}
-            if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):  # the embedded broker: see EMBEDDED_FETCH_MAX_WAIT_MS
+            if broker == "tansu" and not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):  # see EMBEDDED_FETCH_MAX_WAIT_MS
                 env.setdefault("PATHWAYS_CONSUMER_FETCH_MAX_WAIT_MS", str(EMBEDDED_FETCH_MAX_WAIT_MS))
             results["fetch_max_wait_ms"] = env.get("PATHWAYS_CONSUMER_FETCH_MAX_WAIT_MS", "500")
             started = stack.start_services(env, state)
