@@ -21,8 +21,10 @@ class FakeEstablishments:
         self.rows: dict[str, dict] = {}
         self.locked: list[str] = []
 
-    async def get(self, establishment_id: str) -> dict | None:
+    async def get(self, establishment_id: str, *, for_update: bool = False) -> dict | None:
         row = self.rows.get(establishment_id)
+        if row and for_update:
+            self.locked.append(establishment_id)
         return dict(row) if row else None
 
     async def by_license_number(self, license_number: str) -> dict | None:

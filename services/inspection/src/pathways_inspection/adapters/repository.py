@@ -38,8 +38,10 @@ class EstablishmentRepository:
     def __init__(self, conn: Executor) -> None:
         self.conn = conn
 
-    async def get(self, establishment_id: str) -> dict | None:
-        row = await self.conn.fetchrow(f"select * from {SCHEMA}.establishments where id = $1", establishment_id)
+    async def get(self, establishment_id: str, *, for_update: bool = False) -> dict | None:
+        """The establishment; ``for_update`` also locks it for this transaction (``lock``), in the same round trip."""
+        row = await self.conn.fetchrow(f"select * from {SCHEMA}.establishments where id = $1"
+                                       f"{' for update' if for_update else ''}", establishment_id)
         return dict(row) if row else None
 
     async def by_license_number(self, license_number: str) -> dict | None:

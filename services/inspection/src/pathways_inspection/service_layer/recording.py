@@ -42,14 +42,15 @@ async def record_inspection(cmd: RecordInspection, uow: InspectionUnitOfWork) ->
         "id": cmd.inspection_id, "indicator_codes": checked.indicator_codes,
         "checklist_version": checked.checklist_version}
     async with uow:
-        establishment = await uow.establishments.get(cmd.establishment_id)
+        # Locked first: screening is serialised per establishment (two inspections at once must not both
+        # raise a red flag), and a resend of the same inspection finds it recorded.
+        establishment = await uow.establishments.get(cmd.establishment_id, for_update=True)
         if establishment is None:
             raise InvalidCommand.field("establishment_id", f"no establishment {cmd.establishment_id!r} in the registry",
                                        "unknown_establishment")
         if await uow.inspections.exists(cmd.inspection_id):
             return {"inspection_id": cmd.inspection_id, "indicator_codes": checked.indicator_codes,
                     "red_flag": None, "created": False}
-        await uow.establishments.lock(establishment["id"])
         await uow.inspections.add(inspection)
         if cmd.reason == InspectionReason.FOLLOW_UP:
             await uow.follow_ups.complete(establishment["id"], cmd.program)
