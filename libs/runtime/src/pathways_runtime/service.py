@@ -178,8 +178,8 @@ class Service:
                         self.settings.fail_point, extra={"fail_point": str(self.settings.fail_point)})
         if self.settings.trace_sql:  # a span per SQL statement: costly, for debugging a slow query
             AsyncPGInstrumentor().instrument(tracer_provider=self.tracer_provider)
-        # Outgoing HTTP (webhooks, calls to other services) gets a client span and a traceparent header,
-        # so a department's receiver can join the trace.
+        # Outgoing HTTP through httpx (calls to other services) gets a client span and a traceparent header.
+        # Webhooks go through aiohttp and make their own span and header (pathways_notification.adapters.webhook).
         HTTPXClientInstrumentor().instrument(tracer_provider=self.tracer_provider)
 
         @contextlib.asynccontextmanager

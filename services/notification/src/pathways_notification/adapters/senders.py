@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Callable
 
+import aiohttp
 import httpx
 from opentelemetry import context as otel_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -20,32 +21,31 @@ from pathways_notification.settings import NotificationSettings
 class ChannelSender:
     """Sends a delivery over its channel; webhooks through one keep-alive HTTP pool per subscription.
 
-    A pool per subscription, as large as a lane's batch: a lane never waits for connections that
-    another subscription's slow receiver holds, and each pool stays small, which matters because
-    httpcore's pool bookkeeping costs time growing with the square of its connections (one shared
-    512-connection pool spent a quarter of the delivery worker's CPU there). ``client`` instead
-    shares one client among all subscriptions (tests). An idle pool holds no socket once its
-    connections' keep-alive expired.
+    A pool per subscription (an aiohttp session), as large as a lane's batch: a lane never waits for
+    connections that another subscription's slow receiver holds, and each pool stays small (httpcore's
+    pool bookkeeping grew with the square of its connections: one shared 512-connection pool spent a
+    quarter of the delivery worker's CPU there). ``client`` instead shares one client among all
+    subscriptions (tests; an aiohttp session or an httpx client). An idle pool holds no socket once
+    its connections' keep-alive expired.
     """
 
-    def __init__(self, client: httpx.AsyncClient | None, settings: NotificationSettings,
+    def __init__(self, client: aiohttp.ClientSession | httpx.AsyncClient | None, settings: NotificationSettings,
                  policy: Callable[[], AddressPolicy]) -> None:
         self._shared = client
-        self._pools: dict[uuid.UUID, httpx.AsyncClient] = {}
+        self._pools: dict[uuid.UUID, aiohttp.ClientSession] = {}
         self._settings = settings
         self._policy = policy  # read per attempt: an operator's allow-list applies to what is still waiting
 
-    def _client(self, subscription_id: uuid.UUID) -> httpx.AsyncClient:
+    def _client(self, subscription_id: uuid.UUID) -> aiohttp.ClientSession | httpx.AsyncClient:
         if self._shared is not None:
             return self._shared
         if (client := self._pools.get(subscription_id)) is None:
-            client = self._pools[subscription_id] = httpx.AsyncClient(
-                limits=webhook.client_limits(self._settings.delivery_batch_size))
+            client = self._pools[subscription_id] = webhook.new_session(self._settings.delivery_batch_size)
         return client
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), {}
-        await asyncio.gather(*(client.aclose() for client in pools), return_exceptions=True)
+        await asyncio.gather(*(session.close() for session in pools), return_exceptions=True)
 
     async def __call__(self, delivery: PendingDelivery) -> Attempt:
         # The attempt joins the trace of the event it delivers (the receiver gets a traceparent header).
