@@ -195,6 +195,13 @@ class FakeInspectionUnitOfWork(FakeUnitOfWork):
         self.import_claims = FakeImportClaims()
         self.parent: FakeInspectionUnitOfWork | None = None
 
+    def another(self) -> FakeInspectionUnitOfWork:
+        """Shares the repositories and what is published: another transaction on the same store."""
+        other = FakeInspectionUnitOfWork(self.source)
+        other.establishments, other.inspections, other.red_flags = self.establishments, self.inspections, self.red_flags
+        other.follow_ups, other.import_claims, other.published = self.follow_ups, self.import_claims, self.published
+        return other
+
     async def item(self) -> FakeInspectionUnitOfWork:
         """Shares the repositories; what it emits joins this unit's pending events when it commits."""
         child = FakeInspectionUnitOfWork(self.source)

@@ -32,7 +32,7 @@ from pathways_inspection.service_layer.commands import (
     UpsertEstablishment,
 )
 from pathways_inspection.service_layer.follow_ups import request_follow_up
-from pathways_inspection.service_layer.recording import record_batch, record_inspection
+from pathways_inspection.service_layer.recording import by_establishment, record_batch, record_inspection
 from pathways_inspection.service_layer.registry import import_registry, upsert_establishment
 from pathways_inspection.service_layer.submissions import on_submitted
 from pathways_inspection.settings import InspectionSettings
@@ -247,6 +247,33 @@ async def test_a_batch_records_the_good_items_and_names_each_bad_one_by_index(uo
     assert len(uow.inspections.rows) == 2 and {r["department"] for r in uow.inspections.rows.values()} == {
         "health-department"}
     assert len(uow.events(InspectionCompleted)) == 2  # the good items' events were committed with their chunk
+
+
+async def test_a_batch_in_lanes_keeps_each_establishments_inspections_in_one_lane_in_their_order(uow):
+    ests = [await establishment(uow, f"est-{n}") for n in range(5)]
+    items = [{"establishment_id": ests[i % 5], "program": "food_establishment", "reason": "routine",
+              "inspected_on": f"2026-11-{1 + i // 5:02d}", "result": "pass"} for i in range(23)]
+    results = await record_batch(items, {"department": "health-department", "recorded_by": "sync"}, uow, chunk=4,
+                                 lanes=3)
+    assert [r["index"] for r in results] == list(range(23)) and {r["status"] for r in results} == {201}
+    completed = uow.events(InspectionCompleted)
+    assert len(completed) == 23
+    for est in ests:  # each establishment's inspections were recorded (and announced) in the batch's order
+        days = [e.inspected_on for e in completed if e.establishment_id == est]
+        assert days == sorted(days) and len(days) == len({*days})
+
+
+def test_lanes_share_the_establishments_without_splitting_one():
+    commands = [(i, RecordInspection(establishment_id=est, program="food_establishment", reason="routine",
+                                     inspected_on="2026-11-02", result="pass", department="d", recorded_by="r"))
+                for i, est in enumerate("aaaaabbbcdde")]
+    shares = by_establishment(commands, 3)
+    assert sorted(i for share in shares for i, _ in share) == list(range(12))
+    owners = {cmd.establishment_id: n for n, share in enumerate(shares) for _, cmd in share}
+    assert all(owners[cmd.establishment_id] == n for n, share in enumerate(shares) for _, cmd in share)
+    assert sorted(len(share) for share in shares) == [3, 4, 5]  # a (5) alone; b (3), d (2), c and e (1) in two
+    assert all([i for i, _ in share] == sorted(i for i, _ in share) for share in shares)
+    assert len(by_establishment(commands[:2], 3)) == 1  # no more lanes than establishments
 
 
 # --- follow-ups a department asks for -----------------------------------------------------------------

@@ -21,5 +21,7 @@ class InspectionSettings(Settings):
     # POST /inspections/batch: most items per request (each chunk of a batch is one transaction).
     batch_max_items: int = Field(1000, ge=1, validation_alias="PATHWAYS_INSPECTION_BATCH_MAX")
     batch_chunk_items: int = Field(100, ge=1, validation_alias="PATHWAYS_INSPECTION_BATCH_CHUNK")
+    # ...recorded in this many concurrent lanes (a database connection each), split by establishment.
+    batch_lanes: int = Field(4, ge=1, le=8, validation_alias="PATHWAYS_INSPECTION_BATCH_LANES")
     # GET /open-data/lives.zip is public: at most this many downloads per client address.
     open_data_rate_limit: str = Field("10/minute", validation_alias="PATHWAYS_OPEN_DATA_RATE_LIMIT")

@@ -114,7 +114,7 @@ async def post_inspections(uow: Uow, body: BatchIn = Body(), who: Principal = re
     if len(body.inspections) > service.settings.batch_max_items:
         raise HTTPException(413, f"send at most {service.settings.batch_max_items} inspections per batch")
     results = await record_batch(body.inspections, {"department": who.org, "recorded_by": who.subject}, uow,
-                                 chunk=service.settings.batch_chunk_items)
+                                 chunk=service.settings.batch_chunk_items, lanes=service.settings.batch_lanes)
     recorded = sum(1 for r in results if r["status"] in (200, 201))
     return {"recorded": recorded, "rejected": len(results) - recorded, "results": results}
 

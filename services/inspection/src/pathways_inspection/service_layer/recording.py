@@ -6,6 +6,7 @@ One handler for every edge: ``POST /inspections``, each item of
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -166,16 +167,22 @@ async def _record_certification(uow: InspectionUnitOfWork, inspection: dict, est
         changed_at=datetime.now(UTC)))
 
 
-async def record_batch(items: list[dict], recorder: dict, uow: InspectionUnitOfWork, chunk: int = 100) -> list[dict]:
+async def record_batch(items: list[dict], recorder: dict, uow: InspectionUnitOfWork, chunk: int = 100,
+                       lanes: int = 1) -> list[dict]:
     """Record many inspections (bulk intake); one result per item, in the items' order.
 
     Each item is validated on its own: a bad one gets its 422 problems, named under its index
     (``["body", "inspections", 3, "indicator_codes", 0]``), and the good ones are recorded all the same.
     ``recorder`` (department, recorded_by) comes from the caller's token and overrides nothing an item may
-    say: items may not name a department. Each chunk of ``chunk`` items is one transaction, each item a
-    savepoint in it, the chunk's events one outbox statement. Within a chunk, items are taken in establishment order (stable, so one
-    establishment's inspections keep theirs): two batches then lock establishments in the same order and
-    cannot deadlock.
+    say: items may not name a department.
+
+    The good items are shared among ``lanes`` concurrent lanes by establishment, so lanes never touch the
+    same establishment and one establishment's inspections stay in one lane, in their order. A lane is
+    its own transactions (``uow`` for the first, ``uow.another()`` for the others): each chunk of
+    ``chunk`` items one transaction, each item a savepoint in it, the chunk's events one outbox
+    statement. Within a chunk, items are taken in establishment order (stable): two batches then lock
+    establishments in the same order and cannot deadlock. Recording is bound by database round trips,
+    which lanes overlap.
     """
     results: list[dict | None] = [None] * len(items)
     commands: list[tuple[int, RecordInspection]] = []
@@ -190,6 +197,29 @@ async def record_batch(items: list[dict], recorder: dict, uow: InspectionUnitOfW
             commands.append((index, build(RecordInspection, item | recorder, loc=loc)))
         except InvalidCommand as exc:
             results[index] = _rejected(index, exc)
+    shares = by_establishment(commands, lanes)
+    async with asyncio.TaskGroup() as lanes_running:  # one lane failing cancels the others (their chunk rolls back)
+        for number, share in enumerate(shares):
+            lanes_running.create_task(_record_lane(share, uow if number == 0 else uow.another(), chunk, results))
+    return results  # type: ignore[return-value] (every index got a result)
+
+
+def by_establishment(commands: list[tuple[int, RecordInspection]], lanes: int) -> list[list[tuple[int, RecordInspection]]]:
+    """The commands in at most ``lanes`` shares of about equal size, each establishment's in one share, in
+    their order (the largest establishments placed first, each on the share with the fewest so far)."""
+    per_establishment: dict[str, list[tuple[int, RecordInspection]]] = {}
+    for command in commands:
+        per_establishment.setdefault(command[1].establishment_id, []).append(command)
+    shares: list[list[tuple[int, RecordInspection]]] = [[] for _ in range(min(lanes, len(per_establishment)))]
+    for group in sorted(per_establishment.values(), key=len, reverse=True):
+        min(shares, key=len).extend(group)
+    for share in shares:
+        share.sort(key=lambda c: c[0])  # back in the batch's order: chunks are cut from it
+    return shares
+
+
+async def _record_lane(commands: list[tuple[int, RecordInspection]], uow: InspectionUnitOfWork, chunk: int,
+                       results: list[dict | None]) -> None:
     for start in range(0, len(commands), chunk):
         part = sorted(commands[start:start + chunk], key=lambda c: c[1].establishment_id)
         async with uow:
@@ -201,7 +231,6 @@ async def record_batch(items: list[dict], recorder: dict, uow: InspectionUnitOfW
                 else:
                     results[index] = {"index": index, "status": 201 if recorded["created"] else 200} | recorded
             await uow.commit()
-    return results  # type: ignore[return-value] (every index got a result)
 
 
 def _under(exc: InvalidCommand, loc: tuple) -> InvalidCommand:

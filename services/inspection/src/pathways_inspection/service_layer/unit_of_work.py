@@ -32,6 +32,10 @@ class InspectionUnitOfWork(PostgresUnitOfWork):
         self.follow_ups = FollowUpRepository(conn)
         self.import_claims = ImportClaimRepository(conn)
 
+    def another(self) -> InspectionUnitOfWork:
+        """A unit of its own transaction on the same pool, to run beside this one (a lane of a batch)."""
+        return type(self)(self._pool, schema=self.schema, source=self.source)
+
     async def item(self) -> InspectionUnitOfWork:
         """The unit of the next item of a batch in this unit's transaction: it can fail alone while the
         others commit with the batch (it rides on the batch's item savepoint); its events are written with
