@@ -263,6 +263,19 @@ async def test_a_batch_in_lanes_keeps_each_establishments_inspections_in_one_lan
         assert days == sorted(days) and len(days) == len({*days})
 
 
+async def test_a_failing_lane_fails_the_batch_with_its_own_error_not_a_group(uow):
+    ests = [await establishment(uow, f"est-{n}") for n in range(3)]
+
+    async def database_gone(inspection):
+        raise ConnectionError("the database went away")
+
+    uow.inspections.add = database_gone
+    items = [{"establishment_id": est, "program": "food_establishment", "reason": "routine",
+              "inspected_on": "2026-11-02", "result": "pass"} for est in ests]
+    with pytest.raises(ConnectionError, match="went away"):  # the edge maps it to a 503, as with one lane
+        await record_batch(items, {"department": "health-department", "recorded_by": "sync"}, uow, lanes=3)
+
+
 def test_lanes_share_the_establishments_without_splitting_one():
     commands = [(i, RecordInspection(establishment_id=est, program="food_establishment", reason="routine",
                                      inspected_on="2026-11-02", result="pass", department="d", recorded_by="r"))

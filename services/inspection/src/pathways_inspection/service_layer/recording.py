@@ -198,9 +198,14 @@ async def record_batch(items: list[dict], recorder: dict, uow: InspectionUnitOfW
         except InvalidCommand as exc:
             results[index] = _rejected(index, exc)
     shares = by_establishment(commands, lanes)
-    async with asyncio.TaskGroup() as lanes_running:  # one lane failing cancels the others (their chunk rolls back)
-        for number, share in enumerate(shares):
-            lanes_running.create_task(_record_lane(share, uow if number == 0 else uow.another(), chunk, results))
+    try:
+        async with asyncio.TaskGroup() as lanes_running:  # one lane failing cancels the others (their chunk rolls back)
+            for number, share in enumerate(shares):
+                lanes_running.create_task(_record_lane(share, uow if number == 0 else uow.another(), chunk, results))
+    except ExceptionGroup as failed:
+        # The first lane's error is the batch's, as if it had one lane: the edges map it (a database outage
+        # is a 503 with Retry-After, not a 500).
+        raise failed.exceptions[0] from None
     return results  # type: ignore[return-value] (every index got a result)
 
 
