@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
 
 from pathways_notification.adapters import wake
@@ -93,41 +92,43 @@ async def test_deliveries_resume_by_themselves_after_postgresql_restarts(own_pos
     async def allowed(url: str) -> None:
         return None
 
-    async with httpx.AsyncClient() as client:
-        running = asyncio.create_task(worker.run(ChannelSender(client, settings, lambda: policy)))
+    # The sender as the service builds it (one aiohttp session per subscription), closed when done.
+    sender = ChannelSender(settings, lambda: policy)
+    running = asyncio.create_task(worker.run(sender))
+    try:
+        await handlers.subscribe(Subscribe.model_validate({
+            "event_types": ["redflag.raised"], "url": receiver.url, "department": "city-police",
+            "role": "police", "caller_role": Role.OPS, "caller_org": "ops"}), uow(), allowed)
+        await handlers.fan_out(red_flag("before"), uow(), table)
+        await eventually(lambda: _count(receiver, 1))
+
+        await asyncio.to_thread(fast_restart, own_postgres)
+        await until_it_works(lambda: handlers.fan_out(red_flag("after-restart"), uow(), table))
+        await eventually(lambda: _count(receiver, 2), timeout=60)
+
+        # And a LISTEN backend terminated from another connection (what an operator's kill looks like).
+        admin = await asyncpg.connect(own_postgres.url)
         try:
-            await handlers.subscribe(Subscribe.model_validate({
-                "event_types": ["redflag.raised"], "url": receiver.url, "department": "city-police",
-                "role": "police", "caller_role": Role.OPS, "caller_org": "ops"}), uow(), allowed)
-            await handlers.fan_out(red_flag("before"), uow(), table)
-            await eventually(lambda: _count(receiver, 1))
-
-            await asyncio.to_thread(fast_restart, own_postgres)
-            await until_it_works(lambda: handlers.fan_out(red_flag("after-restart"), uow(), table))
-            await eventually(lambda: _count(receiver, 2), timeout=60)
-
-            # And a LISTEN backend terminated from another connection (what an operator's kill looks like).
-            admin = await asyncpg.connect(own_postgres.url)
-            try:
-                killed = await admin.fetchval(
-                    "select count(pg_terminate_backend(pid)) from pg_stat_activity"
-                    " where datname = current_database() and pid <> pg_backend_pid()"
-                    " and query ilike 'listen%'")
-                assert killed >= 1
-            finally:
-                await admin.close()
-            await until_it_works(lambda: handlers.fan_out(red_flag("after-kill"), uow(), table))
-            await eventually(lambda: _count(receiver, 3), timeout=60)
-
-            assert [d.json()["data"]["jurisdiction"] for d in receiver.received] == [
-                "before", "after-restart", "after-kill"]
-            assert not running.done() and worker.last_pass is not None
+            killed = await admin.fetchval(
+                "select count(pg_terminate_backend(pid)) from pg_stat_activity"
+                " where datname = current_database() and pid <> pg_backend_pid()"
+                " and query ilike 'listen%'")
+            assert killed >= 1
         finally:
-            running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await running
-            await worker.stop()
-            await pool.close()
+            await admin.close()
+        await until_it_works(lambda: handlers.fan_out(red_flag("after-kill"), uow(), table))
+        await eventually(lambda: _count(receiver, 3), timeout=60)
+
+        assert [d.json()["data"]["jurisdiction"] for d in receiver.received] == [
+            "before", "after-restart", "after-kill"]
+        assert not running.done() and worker.last_pass is not None
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await worker.stop()
+        await sender.aclose()
+        await pool.close()
 
 
 async def _count(receiver, n: int) -> bool:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 
-import httpx
 import pytest
 
 from pathways_notification.adapters import destinations, webhook
 from pathways_notification.domain.destinations import AddressPolicy
 from pathways_notification.settings import NotificationSettings
+from webhook_server import serving, session
 
 pytestmark = pytest.mark.unit
 STRICT = AddressPolicy()
@@ -52,27 +52,22 @@ async def test_a_host_is_refused_when_it_resolves_inside():
 
 async def test_the_checked_address_is_where_the_request_goes():
     """The request is pinned to the address that was checked; the Host header keeps the name."""
-    seen: list[httpx.Request] = []
-
-    def receiver(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(204)
-
     policy = AddressPolicy.from_settings(["127.0.0.0/8", "::1/128"], [])
-    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
-        attempt = await webhook.post(client, "http://localhost:8080/hook", None, "dlv-1", {"id": "e"},
+    # A server on the one address the name is checked to: the request can only arrive there if it was sent there.
+    address = str(await destinations.checked_address("http://localhost:1/", policy))
+    async with serving(address) as (receiver, port), session() as client:
+        attempt = await webhook.post(client, f"http://localhost:{port}/hook", None, "dlv-1", {"id": "e"},
                                      policy=policy)
     assert attempt.ok
-    assert seen[0].url.host in ("127.0.0.1", "::1") and seen[0].headers["host"] == "localhost:8080"
+    [got] = receiver.requests
+    assert got["local"] in ("127.0.0.1", "::1") and got["headers"]["Host"] == f"localhost:{port}"
 
 
 async def test_a_refused_address_at_send_time_is_a_failed_attempt_and_nothing_is_sent():
-    def receiver(request: httpx.Request) -> httpx.Response:
-        raise AssertionError("nothing may be sent to a refused address")
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
-        attempt = await webhook.post(client, "http://127.0.0.1:8002/agencies", None, "dlv-1", {}, policy=STRICT)
+    async with serving() as (receiver, port), session() as client:
+        attempt = await webhook.post(client, f"http://127.0.0.1:{port}/agencies", None, "dlv-1", {}, policy=STRICT)
     assert not attempt.ok and attempt.status_code is None and "not sent" in attempt.error
+    assert receiver.requests == []  # nothing may be sent to a refused address
 
 
 def test_by_default_the_services_ports_on_loopback_are_refused_even_when_loopback_is_allowed():

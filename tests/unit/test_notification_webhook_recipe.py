@@ -5,12 +5,13 @@ import json
 import re
 import secrets
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from pathways_notification.adapters import webhook
+from webhook_server import serving, session
 
 pytestmark = pytest.mark.unit
 
@@ -31,18 +32,19 @@ RECIPE = _recipe()
 verify, InvalidSignature = RECIPE["verify"], RECIPE["InvalidSignature"]
 
 
-async def _captured_delivery(payload: dict, delivery_id: str = "dlv-1") -> httpx.Request:
-    """A delivery as adapters/webhook.py sends it, caught by an in-memory transport."""
-    seen: list[httpx.Request] = []
+@dataclass(frozen=True)
+class Captured:
+    headers: dict[str, str]  # names in lower case, as a receiver's framework may hand them over
+    content: bytes
 
-    def receiver(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(204)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
-        attempt = await webhook.post(client, "https://dept.example/hook", SECRET, delivery_id, payload)
+async def _captured_delivery(payload: dict, delivery_id: str = "dlv-1") -> Captured:
+    """A delivery as adapters/webhook.py sends it, as a real local server received it."""
+    async with serving() as (receiver, port), session() as client:
+        attempt = await webhook.post(client, f"http://127.0.0.1:{port}/hook", SECRET, delivery_id, payload)
     assert attempt.ok
-    return seen[0]
+    [got] = receiver.requests
+    return Captured({name.lower(): value for name, value in got["headers"].items()}, got["body"])
 
 
 PAYLOAD = {"id": "evt-1", "type": "redflag.raised", "subject": "EST-42", "data": {"level": "urgent", "note": "é"}}

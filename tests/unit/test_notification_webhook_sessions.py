@@ -1,23 +1,18 @@
 """Webhooks as the service sends them: through an aiohttp session (``webhook.new_session``) to a real
 HTTP server on this machine. The address check, the pinned address, the signature, redirects, timeouts
-and the trace context, on the path production takes (the httpx tests beside this one use httpx's
-in-memory transport)."""
+and the trace context, on the path production takes."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import datetime
 import ipaddress
 import secrets
 import ssl
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -31,50 +26,11 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from pathways_notification.adapters import destinations, webhook
 from pathways_notification.domain.destinations import AddressPolicy
+from webhook_server import serving, session
 
 pytestmark = pytest.mark.unit
 LOOPBACK = AddressPolicy.from_settings(["127.0.0.0/8", "::1/128"], [])
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-
-
-class Receiver:
-    """An aiohttp server on loopback that records each request, with the address it came in on."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.status, self.delay, self.answer, self.location = 204, 0.0, b"", None
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        self.requests.append({"path": request.path, "headers": dict(request.headers), "body": body,
-                              "local": request.transport.get_extra_info("sockname")[0]})
-        await asyncio.sleep(self.delay)
-        headers = {"location": self.location} if self.location else {}
-        return web.Response(status=self.status, body=self.answer, headers=headers)
-
-
-@contextlib.asynccontextmanager
-async def serving(address: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> AsyncIterator[tuple[Receiver, int]]:
-    receiver = Receiver()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", receiver.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, address, 0, ssl_context=tls)
-    await site.start()
-    try:
-        yield receiver, runner.addresses[0][1]
-    finally:
-        await runner.cleanup()
-
-
-@contextlib.asynccontextmanager
-async def session() -> AsyncIterator:
-    client = webhook.new_session(4)
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def test_a_delivery_is_signed_for_its_exact_body_and_structured():

@@ -86,7 +86,7 @@ def bootstrap(settings: NotificationSettings | None = None) -> NotificationServi
             log.warning("WEBHOOKS MAY REACH NON-PUBLIC NETWORKS: %s%s", ", ".join(allowed),
                         " (development mode)" if not settings.webhook_allowed_networks else "",
                         extra={"allowed_networks": allowed})
-        sender = ChannelSender(None, settings, lambda: service.address_policy)
+        sender = ChannelSender(settings, lambda: service.address_policy)
         try:
             await worker.run(sender)
         finally:

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Callable
 
 import aiohttp
-import httpx
 from opentelemetry import context as otel_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -24,24 +23,19 @@ class ChannelSender:
     A pool per subscription (an aiohttp session), as large as a lane's batch: a lane never waits for
     connections that another subscription's slow receiver holds, and each pool stays small (httpcore's
     pool bookkeeping grew with the square of its connections: one shared 512-connection pool spent a
-    quarter of the delivery worker's CPU there). ``client`` instead shares one client among all
-    subscriptions (tests; an aiohttp session or an httpx client). An idle pool holds no socket once
-    its connections' keep-alive expired.
+    quarter of the delivery worker's CPU there). An idle pool holds no socket once its connections'
+    keep-alive expired.
     """
 
-    def __init__(self, client: aiohttp.ClientSession | httpx.AsyncClient | None, settings: NotificationSettings,
-                 policy: Callable[[], AddressPolicy]) -> None:
-        self._shared = client
+    def __init__(self, settings: NotificationSettings, policy: Callable[[], AddressPolicy]) -> None:
         self._pools: dict[uuid.UUID, aiohttp.ClientSession] = {}
         self._settings = settings
         self._policy = policy  # read per attempt: an operator's allow-list applies to what is still waiting
 
-    def _client(self, subscription_id: uuid.UUID) -> aiohttp.ClientSession | httpx.AsyncClient:
-        if self._shared is not None:
-            return self._shared
-        if (client := self._pools.get(subscription_id)) is None:
-            client = self._pools[subscription_id] = webhook.new_session(self._settings.delivery_batch_size)
-        return client
+    def _session(self, subscription_id: uuid.UUID) -> aiohttp.ClientSession:
+        if (session := self._pools.get(subscription_id)) is None:
+            session = self._pools[subscription_id] = webhook.new_session(self._settings.delivery_batch_size)
+        return session
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), {}
@@ -56,7 +50,8 @@ class ChannelSender:
             if delivery.channel == "email":
                 return await email.send(self._settings.email, delivery.target, str(delivery.id),
                                         delivery.event_type, event)
-            return await webhook.post(self._client(delivery.subscription_id), delivery.target, delivery.secret, str(delivery.id), event,
-                                      timeout=self._settings.delivery_timeout_seconds, policy=self._policy())
+            return await webhook.post(self._session(delivery.subscription_id), delivery.target, delivery.secret,
+                                      str(delivery.id), event, timeout=self._settings.delivery_timeout_seconds,
+                                      policy=self._policy())
         finally:
             otel_context.detach(token)

@@ -3,8 +3,7 @@
 Deliveries go through aiohttp, one keep-alive session per subscription (``new_session``). httpx cost
 about three times as much CPU per POST (request building, httpcore's pool bookkeeping, a readability
 check of every pooled socket, an SSL context per client, the OpenTelemetry hook): it was 43 % of the
-service's busy time. ``post`` still accepts an ``httpx.AsyncClient`` a caller brings (tests use its
-in-memory transport); the address check, the signature, the span and the result are the same.
+service's busy time.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import time
 from urllib.parse import urlsplit
 
 import aiohttp
-import httpx
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from yarl import URL
@@ -51,7 +49,7 @@ def signature_headers(secret: str, msg_id: str, body: bytes, timestamp: int | No
             "webhook-signature": "v1," + base64.b64encode(digest).decode()}
 
 
-async def post(client: aiohttp.ClientSession | httpx.AsyncClient, url: str, secret: str | None, delivery_id: str,
+async def post(session: aiohttp.ClientSession, url: str, secret: str | None, delivery_id: str,
                event: dict, timeout: float = 10.0, policy: AddressPolicy | None = None) -> Attempt:
     """One attempt: POST ``event`` (a structured CloudEvent) to ``url``.
 
@@ -78,10 +76,7 @@ async def post(client: aiohttp.ClientSession | httpx.AsyncClient, url: str, secr
     with _tracer.start_as_current_span("POST", kind=trace.SpanKind.CLIENT, attributes={
             "http.request.method": "POST", "url.full": _shown(url)}) as span:
         _propagator.inject(headers)
-        if isinstance(client, httpx.AsyncClient):
-            attempt = await _send_httpx(client, target, body, headers, timeout, tls_name, started)
-        else:
-            attempt = await _send(client, target, body, headers, timeout, tls_name, started)
+        attempt = await _send(session, target, body, headers, timeout, tls_name, started)
         if attempt.status_code is not None:
             span.set_attribute("http.response.status_code", attempt.status_code)
         if not attempt.ok:
@@ -107,18 +102,6 @@ async def _send(session: aiohttp.ClientSession, target: str, body: bytes, header
         # Shaped like httpx's repr (ConnectError('...')), with aiohttp's message: its repr holds the whole
         # connection key.
         return Attempt(None, _ms(started), f"{type(exc).__name__}({str(exc)!r})")
-
-
-async def _send_httpx(client: httpx.AsyncClient, target: str, body: bytes, headers: dict[str, str], timeout: float,
-                      tls_name: str | None, started: float) -> Attempt:
-    extensions = {"sni_hostname": tls_name} if tls_name else {}
-    try:
-        # No limit on waiting for a pooled connection (connecting, writing and reading have the timeout).
-        response = await client.post(target, content=body, headers=headers,
-                                     timeout=httpx.Timeout(timeout, pool=None), extensions=extensions)
-    except httpx.HTTPError as exc:
-        return Attempt(None, _ms(started), repr(exc))
-    return Attempt(response.status_code, _ms(started), None if response.is_success else response.text[:500])
 
 
 def _shown(url: str) -> str:
