@@ -45,16 +45,6 @@ async def test_a_delivery_is_signed_for_its_exact_body_and_structured():
     assert {k: headers[k] for k in expected} == expected
 
 
-async def test_the_checked_address_is_where_the_request_goes_and_the_host_header_keeps_the_name():
-    address = str(await destinations.checked_address("http://localhost:1/", LOOPBACK))
-    async with serving(address) as (receiver, port), session() as client:
-        attempt = await webhook.post(client, f"http://localhost:{port}/hook", None, "dlv-1", {"id": "e"},
-                                     policy=LOOPBACK)
-    assert attempt.ok
-    [got] = receiver.requests
-    assert got["headers"]["Host"] == f"localhost:{port}" and ipaddress.ip_address(got["local"]).is_loopback
-
-
 async def test_a_refused_address_is_not_connected_to():
     async with serving() as (receiver, port), session() as client:
         attempt = await webhook.post(client, f"http://127.0.0.1:{port}/hook", None, "dlv-1", {},

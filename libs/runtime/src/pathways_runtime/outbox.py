@@ -1,6 +1,6 @@
 """Transactional outbox and its relay.
 
-``add_event`` is called inside the service's own database transaction, so
+``add_rows`` is called inside the service's own database transaction (by the unit of work), so
 the domain rows and the event commit together or not at all. The relay
 publishes unpublished rows in id order, a batch at a time, and marks them published. It is woken
 by LISTEN/NOTIFY as soon as a transaction commits, and polls as a fallback.
@@ -73,11 +73,6 @@ async def add_rows(conn: asyncpg.Connection, schema: str, rows: list[Row]) -> No
         [r.event_id for r in rows], [r.topic for r in rows], [r.key for r in rows], [r.value for r in rows],
         [r.headers for r in rows], [r.traceparent for r in rows], _channel(schema),
     )
-
-
-async def add_event(conn: asyncpg.Connection, schema: str, event: CloudEvent) -> None:
-    """Record ``event`` for publication, in the caller's transaction."""
-    await add_rows(conn, schema, [row(event)])
 
 
 class OutboxRelay:
