@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pathways_notification.domain.model import Attempt, NewDelivery, PendingDelivery, Subscription
+from pathways_notification.domain.model import Attempt, NewDelivery, PendingDelivery, RecordedAttempt, Subscription
 from pathways_notification.service_layer.subscription_table import SubscriptionTable
 from pathways_runtime.testing import FakeUnitOfWork
 
@@ -109,22 +109,22 @@ class FakeDeliveries:
             attempts=d.attempts, next_attempt_at=d.next_attempt_at, department=sub.department, role=sub.role,
             channel=sub.channel, target=sub.target, secret=sub.secret, case_restricted=restricted)
 
-    async def record_attempts(self, attempts: list[tuple[uuid.UUID, Attempt, str]]) -> None:
-        self.t.attempts.extend(attempts)
-
-    async def mark_delivered(self, delivered: list[tuple[uuid.UUID, int]]) -> None:
-        for delivery_id, attempts in delivered:
-            d = self.t.deliveries[delivery_id]
-            d.status, d.attempts, d.delivered_at = "delivered", attempts, datetime.now(UTC)
+    async def record_outcomes(self, recorded: list[RecordedAttempt]) -> None:
+        for r in recorded:
+            self.t.attempts.append((r.delivery_id, r.attempt, r.outcome))
+            d = self.t.deliveries[r.delivery_id]
+            d.attempts = r.attempts
+            if r.outcome == "delivered":
+                d.status, d.delivered_at = "delivered", datetime.now(UTC)
+                continue
+            d.last_error = r.attempt.reason()
+            d.status = "parked" if r.outcome == "parked" else d.status
+            d.next_attempt_at = r.next_attempt_at or d.next_attempt_at
 
     async def park(self, delivery_id: uuid.UUID, attempts: int, error: str) -> None:
+        """A parked delivery, for a test to start from (the service parks through ``record_outcomes``)."""
         d = self.t.deliveries[delivery_id]
         d.status, d.attempts, d.last_error = "parked", attempts, error
-
-    async def retry_at(self, delivery_id: uuid.UUID, attempts: int, error: str, when: datetime | None) -> None:
-        d = self.t.deliveries[delivery_id]
-        d.attempts, d.last_error = attempts, error
-        d.next_attempt_at = when or d.next_attempt_at
 
     async def cancel(self, delivery_id: uuid.UUID) -> None:
         d = self.t.deliveries[delivery_id]

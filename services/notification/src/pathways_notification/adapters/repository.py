@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from pathways_notification.domain.filters import Filter
-from pathways_notification.domain.model import Attempt, NewDelivery, PendingDelivery, Subscription
+from pathways_notification.domain.model import NewDelivery, PendingDelivery, RecordedAttempt, Subscription
 
 SCHEMA = "notification"
 WAKE_CHANNEL = "pathways_deliveries"
@@ -125,35 +125,29 @@ class DeliveryRepository:
             department=row["department"], role=row["role"], channel=row["channel"], target=row["target"],
             secret=row["secret"], case_restricted=row["case_restricted"]) for row in rows]
 
-    async def record_attempts(self, attempts: list[tuple[uuid.UUID, Attempt, str]]) -> None:
-        """Log attempts (one statement for all): (delivery id, the attempt, its outcome)."""
-        if not attempts:
+    async def record_outcomes(self, recorded: list[RecordedAttempt]) -> None:
+        """A batch's attempts and what they mean, in one statement: each attempt is logged, and its delivery
+        counts it; a delivered one is marked delivered, a parked one parked, a retried one gets its next
+        time, and a failed one keeps the reason as its last error."""
+        if not recorded:
             return
         await self._conn.execute(
-            f"insert into {SCHEMA}.delivery_attempts (delivery_id, status_code, latency_ms, error, outcome)"
-            " select * from unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::text[])",
-            [d for d, _, _ in attempts], [a.status_code for _, a, _ in attempts],
-            [a.latency_ms for _, a, _ in attempts], [a.error for _, a, _ in attempts],
-            [outcome for _, _, outcome in attempts])
-
-    async def mark_delivered(self, delivered: list[tuple[uuid.UUID, int]]) -> None:
-        """Deliveries that went out (one statement for all): (delivery id, attempts it took)."""
-        if not delivered:
-            return
-        await self._conn.execute(
-            f"update {SCHEMA}.deliveries d set status = 'delivered', attempts = u.attempts, delivered_at = now()"
-            " from unnest($1::uuid[], $2::int[]) as u(id, attempts) where d.id = u.id",
-            [d for d, _ in delivered], [n for _, n in delivered])
-
-    async def park(self, delivery_id: uuid.UUID, attempts: int, error: str) -> None:
-        await self._conn.execute(f"update {SCHEMA}.deliveries set status = 'parked', attempts = $2,"
-                                 " last_error = $3 where id = $1", delivery_id, attempts, error)
-
-    async def retry_at(self, delivery_id: uuid.UUID, attempts: int, error: str, when: datetime | None) -> None:
-        """Count a failed attempt; ``when``: the next attempt's time (None: leave it as it is)."""
-        await self._conn.execute(
-            f"update {SCHEMA}.deliveries set attempts = $2, last_error = $3,"
-            " next_attempt_at = coalesce($4, next_attempt_at) where id = $1", delivery_id, attempts, error, when)
+            "with u as (select * from unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::text[], $6::int[],"
+            " $7::text[], $8::timestamptz[]) as u(id, status_code, latency_ms, error, outcome, attempts, reason,"
+            " next_at)),"
+            f" logged as (insert into {SCHEMA}.delivery_attempts (delivery_id, status_code, latency_ms, error, outcome)"
+            " select id, status_code, latency_ms, error, outcome from u)"
+            f" update {SCHEMA}.deliveries d set attempts = u.attempts,"
+            " status = case u.outcome when 'delivered' then 'delivered' when 'parked' then 'parked' else d.status end,"
+            " delivered_at = case when u.outcome = 'delivered' then now() else d.delivered_at end,"
+            " last_error = case when u.outcome = 'delivered' then d.last_error else u.reason end,"
+            " next_attempt_at = coalesce(u.next_at, d.next_attempt_at)"
+            " from u where d.id = u.id",
+            [r.delivery_id for r in recorded], [r.attempt.status_code for r in recorded],
+            [r.attempt.latency_ms for r in recorded], [r.attempt.error for r in recorded],
+            [r.outcome for r in recorded], [r.attempts for r in recorded],
+            [None if r.attempt.ok else r.attempt.reason() for r in recorded],
+            [r.next_attempt_at for r in recorded])
 
     async def cancel(self, delivery_id: uuid.UUID) -> None:
         await self._conn.execute(

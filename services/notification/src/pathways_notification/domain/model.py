@@ -81,3 +81,14 @@ class Attempt:
 
     def reason(self) -> str:
         return self.error or f"HTTP {self.status_code}"
+
+
+@dataclass(frozen=True)
+class RecordedAttempt:
+    """An attempt of a batch and what it means for its delivery, as the batch records it."""
+
+    delivery_id: uuid.UUID
+    attempt: Attempt
+    attempts: int  # the delivery's attempts so far, this one included
+    outcome: str  # delivered, retry, parked or unsubscribed
+    next_attempt_at: datetime | None = None  # a retry's; None leaves the delivery's as it is
