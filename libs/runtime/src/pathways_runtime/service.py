@@ -37,7 +37,7 @@ from pathways_runtime.http import add_error_handlers
 from pathways_runtime.outbox import OutboxRelay
 from pathways_runtime.settings import Settings
 from pathways_runtime.telemetry import new_tracer_provider, setup_logging, start_span_export
-from pathways_runtime.uow import PostgresUnitOfWork
+from pathways_runtime.uow import PostgresUnitOfWork, Scope
 
 log = logging.getLogger(__name__)
 BackgroundTask = Callable[["Service"], Awaitable[None]]
@@ -86,11 +86,9 @@ class Service:
         """A new unit of work: its own transaction on a pooled connection (``async with`` it)."""
         return self.unit_of_work_class(self.pool, schema=self.schema, source=self.source)
 
-    def unit_of_work_on(self, conn: asyncpg.Connection, savepoint: str | None = None) -> PostgresUnitOfWork:
-        """A unit of work inside a transaction someone else owns (the consumer pipeline's), on the
-        ``savepoint`` it established for this unit, if any."""
-        return self.unit_of_work_class(None, schema=self.schema, source=self.source, conn=conn,
-                                       savepoint=savepoint)
+    def unit_of_work_on(self, conn: asyncpg.Connection, scope: Scope) -> PostgresUnitOfWork:
+        """A unit of work inside a transaction someone else owns (the consumer pipeline's), on its ``scope``."""
+        return self.unit_of_work_class(None, schema=self.schema, source=self.source, conn=conn, scope=scope)
 
     def background(self, task: BackgroundTask | None = None, *, heartbeat_seconds: float | None = None):
         """Register a long-running task started with the service (e.g. a deadline sweeper).

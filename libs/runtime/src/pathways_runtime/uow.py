@@ -14,16 +14,14 @@ of work subclasses ``PostgresUnitOfWork`` and creates its repositories in
 ``bind``; unit tests pass a ``pathways_runtime.testing.FakeUnitOfWork`` instead.
 
 What a block emits is kept in memory and written to the outbox in one statement when it commits
-(a rolled-back block's events are dropped). A unit nested in another (``parent``: one item of a
-batch, on a savepoint of the batch's transaction) hands its events to the parent instead, so a
-whole batch writes its events in one statement.
+(a rolled-back block's events are dropped). A unit nested in someone else's transaction rides on a
+``Scope`` the owner gives it (one item of a batch, one event of the consumer pipeline's batch): its
+first block opens nothing more, and its events are handed to the owner, so a whole batch writes its
+events in one statement.
 
-The consumer pipeline gives a handler a unit of work on its own (batch)
-transaction, inside the savepoint it holds for the event: the handler's first
-``async with uow`` opens nothing more (a rollback returns to the event's
-savepoint, a commit leaves the effects to the batch's commit), so one event's
-failure rolls back that event's effects only, at no extra round trip. A
-further ``async with uow`` in the same handler opens a savepoint of its own.
+A scope holds the savepoint the owner set for the unit: a rollback returns to it, so one item's
+failure rolls back that item's effects only, at no extra round trip. A further ``async with uow``
+in the same handler opens a savepoint of its own.
 """
 
 from __future__ import annotations
@@ -41,8 +39,8 @@ from pathways_runtime import outbox
 class ItemSavepoints:
     """One savepoint per item of a batch on the batch's connection, so one item's failure rolls back its
     effects only: ``await next()`` before each item releases the previous item's savepoint and sets this
-    one's in one round trip (the transaction's commit releases the last). A unit of work given the name
-    (``savepoint=``) rides on it."""
+    one's in one round trip (the transaction's commit releases the last). A unit of work given a
+    ``Scope`` with the name rides on it."""
 
     def __init__(self, conn: asyncpg.Connection, name: str) -> None:
         self._conn = conn
@@ -54,6 +52,14 @@ class ItemSavepoints:
                                  else f"savepoint {self.name}")
         self._held = True
         return self.name
+
+
+class Scope:
+    """Someone else's transaction, as a unit of work nested in it sees it."""
+
+    def __init__(self, savepoint: str, rows: list[outbox.Row] | None = None) -> None:
+        self.savepoint = savepoint  # set by the owner for the unit, on the owner's connection
+        self.rows: list[outbox.Row] = [] if rows is None else rows  # committed units' events, for the owner
 
 
 class UnitOfWork(abc.ABC):
@@ -107,48 +113,46 @@ class UnitOfWork(abc.ABC):
 
 
 class PostgresUnitOfWork(UnitOfWork):
-    """A transaction on a pooled connection (or, inside the consumer pipeline, a savepoint on its connection).
+    """A transaction on a pooled connection (or, inside someone else's, a ``Scope`` on its connection).
 
     Subclasses create their repositories on ``self.conn`` in ``bind``.
     """
 
     def __init__(self, pool: asyncpg.Pool | None, *, schema: str, source: str,
-                 conn: asyncpg.Connection | None = None, savepoint: str | None = None,
-                 parent: PostgresUnitOfWork | None = None) -> None:
+                 conn: asyncpg.Connection | None = None, scope: Scope | None = None) -> None:
         super().__init__(source)
         if (pool is None) == (conn is None):
-            raise ValueError("a unit of work takes a pool (its own transaction) or a connection (a savepoint)")
+            raise ValueError("a unit of work takes a pool (its own transaction) or a connection (someone else's)")
         self._pool = pool
         self._given = conn
-        # A savepoint the caller established for this unit on ``conn`` (the pipeline's, per event): the
-        # first block rides on it instead of opening another; None once used.
-        self._savepoint = savepoint
-        self._on_savepoint = False
+        # The owner's transaction on ``conn`` (the pipeline's, per event): the first block rides on it instead
+        # of opening another; None once used.
+        self._scope = scope
+        self._on_scope: Scope | None = None  # the current block's, when it rides on one
         self.schema = schema
         self.conn: asyncpg.Connection = conn  # type: ignore[assignment] (set in _begin when from the pool)
         self._tx: asyncpg.transaction.Transaction | None = None
-        self._parent = parent  # who writes this unit's outbox rows (with its own)
-        self._rows: list[outbox.Row] = []  # emitted in this unit, not yet written (or handed to the parent)
+        self._rows: list[outbox.Row] = []  # emitted in this unit, not yet written (or handed to the owner)
         self._block_start = 0  # the first of ``_rows`` emitted in the current block
         self._items: ItemSavepoints | None = None  # the current block's, once it has items (a batch)
 
     def bind(self, conn: asyncpg.Connection) -> None:
         """Create the service's repositories on ``conn``; called at the start of each unit."""
 
-    async def item_savepoint(self) -> str:
-        """Set the savepoint of the next item of a batch in this block (the previous item's released, in one
-        round trip): a unit on it (``savepoint=``, ``parent=self``) fails alone."""
+    async def item_scope(self) -> Scope:
+        """The scope of the next item of a batch in this block: its savepoint set (the previous item's
+        released, in one round trip), its events written with this unit's. A unit on it fails alone."""
         if self._items is None:
             self._items = ItemSavepoints(self.conn, "pathways_item")
-        return await self._items.next()
+        return Scope(await self._items.next(), rows=self._rows)
 
     async def _begin(self) -> None:
         self._block_start, self._items = len(self._rows), None
-        if self._savepoint is not None:
-            self._on_savepoint, self._tx = True, None
+        if self._scope is not None:
+            self._on_scope, self._tx = self._scope, None
             self.bind(self.conn)
             return
-        self._on_savepoint = False
+        self._on_scope = None
         if self._given is None:
             self.conn = await self._pool.acquire()
         self._tx = self.conn.transaction()  # asyncpg makes it a savepoint inside an open transaction
@@ -162,8 +166,8 @@ class PostgresUnitOfWork(UnitOfWork):
         self.bind(self.conn)
 
     async def _end(self) -> None:
-        if self._on_savepoint:
-            self._savepoint = None  # used: a later block opens its own
+        if self._on_scope is not None:
+            self._scope = self._on_scope = None  # used: a later block opens its own
             return
         if self._given is None and self.conn is not None:
             await self._pool.release(self.conn)
@@ -171,19 +175,18 @@ class PostgresUnitOfWork(UnitOfWork):
 
     async def _commit(self) -> None:
         rows, self._rows = self._rows, []
-        if self._parent is not None:
-            self._parent._rows.extend(rows)
-        else:
-            await outbox.add_rows(self.conn, self.schema, rows)
-        if not self._on_savepoint:  # on the caller's savepoint, the caller's transaction commits
-            await self._tx.commit()
+        if self._on_scope is not None:  # the owner writes them with its own and commits its transaction
+            self._on_scope.rows.extend(rows)
+            return
+        await outbox.add_rows(self.conn, self.schema, rows)
+        await self._tx.commit()
 
     async def rollback(self) -> None:
         if self.committed:
             return
         del self._rows[self._block_start:]
-        if self._on_savepoint:  # back to the start of this unit; the savepoint stays for the caller
-            await self.conn.execute(f"rollback to savepoint {self._savepoint}")
+        if self._on_scope is not None:  # back to the start of this unit; the savepoint stays for the owner
+            await self.conn.execute(f"rollback to savepoint {self._on_scope.savepoint}")
         elif self._tx is not None:
             await self._tx.rollback()
 

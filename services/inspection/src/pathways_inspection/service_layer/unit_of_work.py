@@ -40,6 +40,5 @@ class InspectionUnitOfWork(PostgresUnitOfWork):
         """The unit of the next item of a batch in this unit's transaction: it can fail alone while the
         others commit with the batch (it rides on the batch's item savepoint); its events are written with
         this unit's, in one statement."""
-        savepoint = await self.item_savepoint()
-        return type(self)(None, schema=self.schema, source=self.source, conn=self.conn, savepoint=savepoint,
-                          parent=self)
+        return type(self)(None, schema=self.schema, source=self.source, conn=self.conn,
+                          scope=await self.item_scope())

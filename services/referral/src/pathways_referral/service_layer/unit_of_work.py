@@ -11,7 +11,7 @@ from pathways_referral.adapters.crypto import FieldCipher
 from pathways_referral.adapters.people import AuditRepository, ConsentRepository, PersonRepository
 from pathways_referral.adapters.repository import AgencyRepository, CaseRepository, ReferralRepository
 from pathways_referral.settings import ReferralSettings
-from pathways_runtime.uow import PostgresUnitOfWork
+from pathways_runtime.uow import PostgresUnitOfWork, Scope
 
 
 class ReferralUnitOfWork(PostgresUnitOfWork):
@@ -30,9 +30,9 @@ class ReferralUnitOfWork(PostgresUnitOfWork):
     agencies: AgencyRepository
 
     def __init__(self, pool: asyncpg.Pool | None, *, schema: str, source: str,
-                 conn: asyncpg.Connection | None = None, savepoint: str | None = None, settings: ReferralSettings,
+                 conn: asyncpg.Connection | None = None, scope: Scope | None = None, settings: ReferralSettings,
                  cipher: FieldCipher) -> None:
-        super().__init__(pool, schema=schema, source=source, conn=conn, savepoint=savepoint)
+        super().__init__(pool, schema=schema, source=source, conn=conn, scope=scope)
         self.settings = settings
         self._cipher = cipher
 
