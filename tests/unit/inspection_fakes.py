@@ -202,6 +202,9 @@ class FakeInspectionUnitOfWork(FakeUnitOfWork):
         other.follow_ups, other.import_claims, other.published = self.follow_ups, self.import_claims, self.published
         return other
 
+    async def read_ahead(self, items: list) -> None:
+        """In memory every read is as cheap as a read ahead: nothing to do."""
+
     async def item(self) -> FakeInspectionUnitOfWork:
         """Shares the repositories; what it emits joins this unit's pending events when it commits."""
         child = FakeInspectionUnitOfWork(self.source)

@@ -179,8 +179,8 @@ async def record_batch(items: list[dict], recorder: dict, uow: InspectionUnitOfW
     The good items are shared among ``lanes`` concurrent lanes by establishment, so lanes never touch the
     same establishment and one establishment's inspections stay in one lane, in their order. A lane is
     its own transactions (``uow`` for the first, ``uow.another()`` for the others): each chunk of
-    ``chunk`` items one transaction, each item a savepoint in it, the chunk's events one outbox
-    statement. Within a chunk, items are taken in establishment order (stable): two batches then lock
+    ``chunk`` items one transaction, each item a savepoint in it, what the chunk's items read read at
+    once (``InspectionUnitOfWork.read_ahead``), the chunk's events one outbox statement. Within a chunk, items are taken in establishment order (stable): two batches then lock
     establishments in the same order and cannot deadlock. Recording is bound by database round trips,
     which lanes overlap.
     """
@@ -228,6 +228,7 @@ async def _record_lane(commands: list[tuple[int, RecordInspection]], uow: Inspec
     for start in range(0, len(commands), chunk):
         part = sorted(commands[start:start + chunk], key=lambda c: c[1].establishment_id)
         async with uow:
+            await uow.read_ahead([(cmd.establishment_id, cmd.inspection_id, cmd.inspected_on) for _, cmd in part])
             for index, cmd in part:
                 try:
                     recorded = await record_inspection(cmd, await uow.item())
