@@ -42,6 +42,7 @@ import httpx
 import typer
 
 from pathways_runtime.auth import Role, issue_token
+from pathways_runtime import serve
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 RED_FLAG_CODES = ["VUL-LIVING-ON-SITE", "LAB-WAGE-THEFT"]  # 4 + 3: a red flag (6) from one inspection
@@ -547,8 +548,8 @@ def e2e(rates: str = typer.Option("10,100,500,1000,2000", help="Offered inspecti
             finally:
                 stack.stop_services(started)
             if replay_events:
-                results["replay"] = asyncio.run(replay_rates(kafka, database, replay_events,
-                                                             max(1, replay_events // 10)))
+                results["replay"] = serve.run(replay_rates(kafka, database, replay_events,
+                                                            max(1, replay_events // 10)))
     results["load_average_at_end"] = os.getloadavg()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

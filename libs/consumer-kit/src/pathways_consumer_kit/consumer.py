@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from pathways_contracts import CloudEvent, Event
+from pathways_runtime import serve
 from pathways_runtime.service import Service
 from pathways_runtime.settings import Settings
 from pathways_runtime.uow import PostgresUnitOfWork
@@ -101,7 +102,7 @@ class DepartmentConsumer:
 
     def run(self) -> None:
         """Entry point: consume until SIGINT or SIGTERM, then stop gracefully."""
-        asyncio.run(self._run_until_signalled())
+        serve.run(self._run_until_signalled())
 
     async def _run_until_signalled(self) -> None:
         stop = asyncio.Event()
