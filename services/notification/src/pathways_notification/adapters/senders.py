@@ -27,8 +27,13 @@ class ChannelSender:
     keep-alive expired.
     """
 
+    BODIES_KEPT = 4096  # encoded bodies of recent (event, role) pairs
+
     def __init__(self, settings: NotificationSettings, policy: Callable[[], AddressPolicy]) -> None:
         self._pools: dict[uuid.UUID, aiohttp.ClientSession] = {}
+        # An event goes to every subscription that wants it, redacted for each one's role: the subscriptions
+        # of one role get the same body, redacted and encoded once (an event id names one event's data).
+        self._bodies: dict[tuple[str, str], bytes] = {}
         self._settings = settings
         self._policy = policy  # read per attempt: an operator's allow-list applies to what is still waiting
 
@@ -36,6 +41,14 @@ class ChannelSender:
         if (session := self._pools.get(subscription_id)) is None:
             session = self._pools[subscription_id] = webhook.new_session(self._settings.delivery_batch_size)
         return session
+
+    def _body(self, delivery: PendingDelivery) -> bytes:
+        key = (delivery.event_id, delivery.role)
+        if (body := self._bodies.get(key)) is None:
+            if len(self._bodies) >= self.BODIES_KEPT:
+                del self._bodies[next(iter(self._bodies))]  # the oldest
+            body = self._bodies[key] = webhook.encoded(structured_event(delivery))
+        return body
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), {}
@@ -46,12 +59,11 @@ class ChannelSender:
         parent = TraceContextTextMapPropagator().extract({"traceparent": delivery.traceparent or ""})
         token = otel_context.attach(parent)
         try:
-            event = structured_event(delivery)
             if delivery.channel == "email":
                 return await email.send(self._settings.email, delivery.target, str(delivery.id),
-                                        delivery.event_type, event)
+                                        delivery.event_type, structured_event(delivery))
             return await webhook.post(self._session(delivery.subscription_id), delivery.target, delivery.secret,
-                                      str(delivery.id), event, timeout=self._settings.delivery_timeout_seconds,
-                                      policy=self._policy())
+                                      str(delivery.id), self._body(delivery),
+                                      timeout=self._settings.delivery_timeout_seconds, policy=self._policy())
         finally:
             otel_context.detach(token)
