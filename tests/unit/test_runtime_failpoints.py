@@ -316,8 +316,8 @@ class OutboxConnection(Connection):
 
 
 def _rows(n: int) -> list[dict]:
-    return [{"id": i, "topic": "inspection.completed", "key": b"est-1", "value": b"{}", "headers": "{}",
-             "traceparent": None} for i in range(1, n + 1)]
+    return [{"id": i, "event_id": f"event-{i}", "topic": "inspection.completed", "key": b"est-1", "value": b"{}",
+             "headers": "{}", "traceparent": None} for i in range(1, n + 1)]
 
 
 async def test_the_relay_crashes_after_the_broker_acknowledged_the_batch_before_marking_it():

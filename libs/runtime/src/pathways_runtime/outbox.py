@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import asyncpg
 from faststream.kafka import KafkaBroker
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -135,7 +134,7 @@ class OutboxRelay:
         """
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                f"select id, topic, key, value, headers, traceparent from {self._schema}.outbox"
+                f"select id, event_id, topic, key, value, headers, traceparent from {self._schema}.outbox"
                 " where published_at is null order by id limit $1 for update",
                 limit or self._batch,
             )
@@ -155,12 +154,17 @@ class OutboxRelay:
             return len(rows)
 
     async def _send(self, row: asyncpg.Record) -> asyncio.Future:
-        # Continue the trace of the transaction that wrote the row.
+        # A producer span continuing the trace of the transaction that wrote the row; the record carries it
+        # (``traceparent``), and each consumer's span of the event is its child.
         parent = _propagator.extract({"traceparent": row["traceparent"]} if row["traceparent"] else {})
-        token = otel_context.attach(parent)
+        span = self._tracer.start_span(f"{row['topic']} publish", context=parent, kind=trace.SpanKind.PRODUCER,
+                                       attributes={"messaging.system": "kafka",
+                                                   "messaging.destination.name": row["topic"],
+                                                   "pathways.event_id": row["event_id"]})
+        headers = json.loads(row["headers"])
+        _propagator.inject(headers, context=trace.set_span_in_context(span))
         try:
-            return await self._broker.publish(
-                row["value"], row["topic"], key=row["key"], headers=json.loads(row["headers"]), no_confirm=True,
-            )
+            return await self._broker.publish(row["value"], row["topic"], key=row["key"], headers=headers,
+                                              no_confirm=True)
         finally:
-            otel_context.detach(token)
+            span.end()

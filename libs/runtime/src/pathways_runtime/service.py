@@ -56,7 +56,7 @@ class Service:
         self.settings = settings or Settings(OTEL_SERVICE_NAME=name)
         self.unit_of_work_class = unit_of_work
         self.tracer_provider = new_tracer_provider(self.settings)  # exports nothing until running()
-        self.broker: KafkaBroker = make_broker(self.settings, self.tracer_provider)
+        self.broker: KafkaBroker = make_broker(self.settings)
         self.consumers = EventConsumers(
             self.broker, lambda: self.pool, schema=schema, unit_of_work_on=self.unit_of_work_on, group=name,
             retry=RetryPolicy(self.settings.consumer_max_attempts, self.settings.consumer_backoff_seconds),
