@@ -22,24 +22,23 @@ class ProjectionRepository:
         self.s = schema
 
     async def add_inspection(self, i: RecordedInspection, result: str, category: str) -> bool:
-        """Record an inspection (once: a re-delivered one changes nothing); False when it was known."""
-        added = await self.conn.fetchval(
-            f"insert into {self.s}.inspections (inspection_id, establishment_id, jurisdiction, area, department,"
-            " program, reason, inspected_on, result, indicator_codes, category)"
-            " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict do nothing returning true",
+        """Record an inspection (once: a re-delivered one changes nothing) and, when it is new, what it says of
+        its establishment, in one statement; False when it was known."""
+        return await self.conn.fetchval(
+            f"with added as (insert into {self.s}.inspections (inspection_id, establishment_id, jurisdiction, area,"
+            " department, program, reason, inspected_on, result, indicator_codes, category)"
+            " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict do nothing returning true),"
+            f" establishment as (insert into {self.s}.establishments (establishment_id, jurisdiction, area,"
+            " establishment_type, first_inspected_on) select $2, $3, $4, $6, $8 from added"
+            " on conflict (establishment_id) do update set"
+            f" area = coalesce(excluded.area, {self.s}.establishments.area),"
+            " establishment_type = case when excluded.first_inspected_on"
+            f" < {self.s}.establishments.first_inspected_on then excluded.establishment_type"
+            f" else {self.s}.establishments.establishment_type end,"
+            f" first_inspected_on = least(excluded.first_inspected_on, {self.s}.establishments.first_inspected_on))"
+            " select exists (select 1 from added)",
             uuid.UUID(i.inspection_id), i.establishment_id, i.jurisdiction, i.area, i.department, i.program.value,
             i.reason.value, i.inspected_on, result, list(i.indicator_codes), category)
-        if added:
-            await self.conn.execute(
-                f"insert into {self.s}.establishments (establishment_id, jurisdiction, area, establishment_type,"
-                " first_inspected_on) values ($1, $2, $3, $4, $5) on conflict (establishment_id) do update set"
-                f" area = coalesce(excluded.area, {self.s}.establishments.area),"
-                " establishment_type = case when excluded.first_inspected_on"
-                f" < {self.s}.establishments.first_inspected_on then excluded.establishment_type"
-                f" else {self.s}.establishments.establishment_type end,"
-                f" first_inspected_on = least(excluded.first_inspected_on, {self.s}.establishments.first_inspected_on)",
-                i.establishment_id, i.jurisdiction, i.area, i.program.value, i.inspected_on)
-        return bool(added)
 
     async def add_red_flag(self, red_flag_id: uuid.UUID, establishment_id: str, jurisdiction: str, level: str,
                            category: str, raised_on: date) -> None:
