@@ -8,7 +8,6 @@ CloudEvents SDK.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -105,13 +104,11 @@ def decode(headers: Any, value: bytes | None, expected_type: str | None = None) 
         # Another major version of the schema: this consumer cannot read it safely (park it, upgrade, replay).
         raise InvalidEvent(f"unsupported schema version {h['ce_dataschema']!r} (this consumer reads "
                            f"{model.dataschema()!r})")
-    try:
-        payload = json.loads(value or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidEvent(f"value is not JSON: {exc}") from None
-    try:
-        data = model.model_validate(payload)
+    try:  # parsed and validated in one pass (pydantic's own parser: half the time of json.loads + validate)
+        data = model.model_validate_json(value or b"")
     except ValidationError as exc:
+        if exc.errors()[0]["type"] == "json_invalid":
+            raise InvalidEvent(f"value is not JSON: {exc.errors()[0]['msg']}") from None
         raise InvalidEvent(f"schema violation: {_describe(exc)}") from None
     try:
         time = datetime.fromisoformat(h["ce_time"].replace("Z", "+00:00"))
