@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from checklist_answers import FOOD_CLEAN, LODGING, MASSAGE_CLEAN
 from inspection_settling import wait_until_settled
 from pathways_runtime.auth import Role
 from support import bearer
@@ -17,19 +18,6 @@ from support import bearer
 pytestmark = pytest.mark.integration
 HEALTH = bearer(Role.INSPECTOR, "health-department")
 OPS = bearer(Role.OPS, "ops")
-
-NOTHING_SEEN = {"obs_workers_living_on_site": False, "obs_minor_working": False}
-FOOD_CLEAN = {"san_food_temperatures": "pass", "san_handwashing": "pass", "san_cross_contamination": "pass",
-              "san_pests": "pass", "san_certified_manager": "pass", "lic_establishment_license_posted": True,
-              "lab_notices_posted": True, "lab_untreated_injury": False} | NOTHING_SEEN
-MASSAGE_CLEAN = {"san_tables_and_linens": "pass", "san_handwashing": "pass", "san_restroom": "pass",
-                 "san_pests": "pass", "san_oils_and_supplies": "pass", "lic_establishment_license_posted": True,
-                 "lic_practitioners_present": 2, "lic_each_practitioner_licensed": True, "lic_holder_present": True,
-                 "forensic_lighting": "negative", "test_kit": "not_performed", "prem_front_door_locked": False,
-                 "prem_windows_covered": False, "prem_paraphernalia": False} | NOTHING_SEEN
-LODGING = {"san_guest_rooms": "pass", "san_laundry": "pass", "san_water_and_pool": "pass",
-           "safety_smoke_alarms": "pass", "lic_establishment_license_posted": True,
-           "obs_room_traffic": False} | NOTHING_SEEN
 RAISES = MASSAGE_CLEAN | {"forensic_lighting": "positive", "obs_workers_living_on_site": True,
                           "lic_holder_present": False}
 KINDS = {"massage": "massage", "massage-open": "massage", "hotel": "lodging", "food": "food_establishment"}

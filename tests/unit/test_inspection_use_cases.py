@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
+from checklist_answers import FOOD_CLEAN, LODGING, MASSAGE_CLEAN
 from inspection_fakes import FakeInspectionUnitOfWork
 from pathways_contracts import CloudEvent
 from pathways_contracts.events import (
@@ -40,19 +41,6 @@ from pathways_runtime.auth import Principal, Role
 from pathways_runtime.errors import Conflict, Forbidden, InvalidCommand, NotFound, Unprocessable
 
 pytestmark = pytest.mark.unit
-
-NOTHING_SEEN = {"obs_workers_living_on_site": False, "obs_minor_working": False}
-FOOD_CLEAN = {"san_food_temperatures": "pass", "san_handwashing": "pass", "san_cross_contamination": "pass",
-              "san_pests": "pass", "san_certified_manager": "pass", "lic_establishment_license_posted": True,
-              "lab_notices_posted": True, "lab_untreated_injury": False} | NOTHING_SEEN
-MASSAGE_CLEAN = {"san_tables_and_linens": "pass", "san_handwashing": "pass", "san_restroom": "pass",
-                 "san_pests": "pass", "san_oils_and_supplies": "pass", "lic_establishment_license_posted": True,
-                 "lic_practitioners_present": 2, "lic_each_practitioner_licensed": True, "lic_holder_present": True,
-                 "forensic_lighting": "negative", "test_kit": "not_performed", "prem_front_door_locked": False,
-                 "prem_windows_covered": False, "prem_paraphernalia": False} | NOTHING_SEEN
-LODGING = {"san_guest_rooms": "pass", "san_laundry": "pass", "san_water_and_pool": "pass",
-           "safety_smoke_alarms": "pass", "lic_establishment_license_posted": True,
-           "obs_room_traffic": False} | NOTHING_SEEN
 
 
 async def establishment(uow, est_id="est-1", license_type="food_establishment", jurisdiction="metro-county",

@@ -77,10 +77,10 @@ def now() -> float:
 
 # --- one-line calls from the pipeline -------------------------------------------------------------
 
-def consumed(topic: str, group: str, outcome: str, started: float | None = None) -> None:
+def consumed(topic: str, group: str, outcome: str) -> None:
+    """An event finished with but not handled (not wanted, or read again after a transient error); the
+    handled ones are counted with their batch (``handled``)."""
     EVENTS_CONSUMED.labels(topic, group, outcome).inc()
-    if started is not None:
-        HANDLER_DURATION.labels(topic, group).observe(time.perf_counter() - started)
 
 
 def handled(group: str, durations: Iterable[tuple[str, float]], duplicates: Iterable[str] = ()) -> None:

@@ -17,8 +17,8 @@ T = TypeVar("T")
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` on uvloop when it is installed (a department consumer's socket writes and wake-ups
-    cost about a tenth less CPU), on asyncio's own loop otherwise."""
+    """``asyncio.run`` on uvloop when it is installed (the loop the services run on), on asyncio's own loop
+    otherwise."""
     if importlib.util.find_spec("uvloop"):
         import uvloop
 

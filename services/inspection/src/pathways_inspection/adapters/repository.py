@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import asyncpg
 
@@ -77,7 +77,7 @@ class ReadAhead:
         for establishment_id, _, inspected_on in items:
             found = ahead.establishments[establishment_id]
             if found is not None:
-                start = date.fromordinal(inspected_on.toordinal() - window_days(found))
+                start = inspected_on - timedelta(days=window_days(found))
                 earliest[establishment_id] = min(start, earliest.get(establishment_id, start))
         ahead.inspections = {e: (since, []) for e, since in earliest.items()}
         for r in await conn.fetch(
