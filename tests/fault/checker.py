@@ -198,6 +198,10 @@ class Report:
     republished: int  # the same event id twice on a topic: at-least-once transport, absorbed by inboxes
     parked: int = 0
     poison_unparked: list[str] = field(default_factory=list)
+    # Of the missing cases' establishments, those whose red flag was raised (so the case went missing in
+    # referral, not in screening), and those whose red flag was parked: where to look when one fails.
+    raised_without_case: list[str] = field(default_factory=list)
+    parked_red_flags: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         return (f"sent {self.sent}, acknowledged {self.acknowledged}, observed {self.observed}, "
@@ -213,7 +217,9 @@ class Report:
         assert not self.duplicate_referrals, f"two referrals: {self.duplicate_referrals} ({self.summary()})"
         assert not self.duplicate_deliveries, f"delivered twice: {self.duplicate_deliveries} ({self.summary()})"
         assert not self.out_of_order, f"per-key order broken for: {self.out_of_order} ({self.summary()})"
-        assert not self.missing_cases, f"red flag acknowledged, no case: {self.missing_cases} ({self.summary()})"
+        assert not self.missing_cases, (f"red flag acknowledged, no case: {self.missing_cases}; of them raised on"
+                                        f" redflag.raised: {self.raised_without_case}, parked on its DLQ:"
+                                        f" {self.parked_red_flags} ({self.summary()})")
         assert not self.poison_unparked, f"poison neither handled nor parked: {self.poison_unparked}"
 
 
@@ -267,6 +273,7 @@ async def _count(kafka: str, workload: Workload, receiver: WebhookReceiver, pois
                     and a.planned < len(RED_FLAG_PAIR))
     missing_cases = [key for key, n in pairs.items() if n == len(RED_FLAG_PAIR) and key not in cases]
     parked, unparked = await _poison(kafka, poison_ids, poison_topics)
+    raised, parked_flags = await _red_flags(kafka, set(missing_cases)) if missing_cases else ({}, {})
     return Report(
         sent=workload.sent, acknowledged=len(acked), observed=len(observed & set(acked)),
         delivered=len(delivered & set(acked)),
@@ -274,17 +281,28 @@ async def _count(kafka: str, workload: Workload, receiver: WebhookReceiver, pois
         duplicate_cases=[k for k, ids in cases.items() if len(ids) > 1],
         duplicate_referrals=[k for k, ids in referrals.items() if len(ids) > 1],
         duplicate_deliveries=[e for e, n in delivered_events.items() if n > 1],
-        out_of_order=out_of_order, missing_cases=missing_cases, republished=republished, parked=parked, poison_unparked=unparked)
+        out_of_order=out_of_order, missing_cases=missing_cases, republished=republished, parked=parked, poison_unparked=unparked,
+        raised_without_case=sorted(raised), parked_red_flags=sorted(parked_flags))
+
+
+async def _red_flags(kafka: str, keys: set[str]) -> tuple[dict, dict]:
+    """Red flags of ``keys`` on redflag.raised and on its dead-letter topic, by establishment."""
+    key_of = lambda d: d.get("establishment_id")  # noqa: E731 (a parked record may lack it)
+    return (await _events_by(kafka, "redflag.raised", keys, key_of),
+            await _events_by(kafka, "redflag.raised.dlq", keys, key_of))
 
 
 async def _events_by(kafka: str, topic: str, keys: set[str] | None, key_of) -> dict:
     """Distinct event ids of ``topic`` grouped by ``key_of(data)``."""
     grouped: dict = defaultdict(set)
     for record in await read_all(kafka, topic, timeout=30):
-        data = json.loads(record.value)
+        try:
+            data = json.loads(record.value)
+        except ValueError:  # poison (parked on a dead-letter topic): no key to group by
+            continue
         key = key_of(data)
         if keys is None or key in keys:
-            grouped[key].add(record.headers["ce_id"])
+            grouped[key].add(record.headers.get("ce_id"))
     return grouped
 
 
