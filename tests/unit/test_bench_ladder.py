@@ -66,3 +66,16 @@ async def test_a_ladder_with_no_sustained_step_has_no_highest_rate():
     assert highest_sustained(steps) is None
     assert summary({"ladders": [{"subscriptions": 50, "highest_sustained_per_second": None}]}) == [
         "highest sustained with 50 subscription(s): none inspections/s"]
+
+
+def test_the_cpu_column_counts_the_bench_process_itself():
+    # The generator and the receiver share the machine with the system: their CPU is part of the picture.
+    import time
+
+    from pathways_cli.bench_e2e import BENCH, cpu_by_process, cpu_ms_since
+
+    before = cpu_by_process({})
+    spun = time.process_time()
+    while time.process_time() - spun < 0.05:
+        pass
+    assert cpu_ms_since(before, {}, per=1)[BENCH] >= 50
