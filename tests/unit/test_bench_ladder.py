@@ -55,6 +55,33 @@ async def test_the_ladder_stops_after_the_first_step_not_sustained_and_reports_t
     assert highest_sustained(steps) == 100
 
 
+async def test_refining_halves_the_gap_between_the_last_rate_sustained_and_the_first_not():
+    ran: list[float] = []
+
+    async def run(rate: float) -> Step:  # a system that carries 250/s
+        ran.append(rate)
+        step = a_step(rate, delivered_per_second=min(rate, 250.0))
+        step.sustained, step.verdict = judge(step)
+        return step
+
+    steps = await climb([10, 100, 500, 1000], 1, run, refine=2)
+
+    assert ran == [10, 100, 500, 300, 200]  # 300 not sustained, 200 sustained
+    assert [s.rate for s in steps if isinstance(s, Skipped)] == [1000]
+    assert highest_sustained(steps) == 200
+
+
+async def test_refining_a_ladder_whose_first_step_fails_looks_below_it():
+    async def run(rate: float) -> Step:  # carries 4/s
+        step = a_step(rate, delivered_per_second=min(rate, 4.0))
+        step.sustained, step.verdict = judge(step)
+        return step
+
+    steps = await climb([10, 100], 50, run, refine=3)
+    assert [s.rate for s in steps if isinstance(s, Step)] == [10, 5, 2, 4]  # 5 fails, 2 holds, 4 holds
+    assert highest_sustained(steps) == 4
+
+
 async def test_a_ladder_with_no_sustained_step_has_no_highest_rate():
     async def run(rate: float) -> Step:
         step = a_step(rate, rejected=1)

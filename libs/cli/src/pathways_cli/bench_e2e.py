@@ -165,8 +165,13 @@ class Skipped:
     skipped: str
 
 
-async def climb(rates: list[float], subscriptions: int, run) -> list[Step | Skipped]:
-    """Run the steps in order until one is not sustained; the higher rates are reported as skipped."""
+async def climb(rates: list[float], subscriptions: int, run, refine: int = 0) -> list[Step | Skipped]:
+    """Run the steps in order until one is not sustained; the higher rates are reported as skipped.
+
+    With ``refine``, that many more steps then halve the gap between the last rate sustained (0 if none
+    was) and the lowest one not sustained, so the highest sustained rate is known closer than the
+    ladder's own steps (10 and 100/s) say.
+    """
     steps: list[Step | Skipped] = []
     failed_at: float | None = None
     for rate in rates:
@@ -177,6 +182,15 @@ async def climb(rates: list[float], subscriptions: int, run) -> list[Step | Skip
         steps.append(step)
         if not step.sustained:
             failed_at = rate
+    if failed_at is not None:
+        low, high = highest_sustained(steps) or 0.0, failed_at
+        for _ in range(refine):
+            middle = float(round((low + high) / 2))
+            if middle in (low, high):
+                break
+            step = await run(middle)
+            steps.append(step)
+            low, high = (middle, high) if step.sustained else (low, middle)
     return steps
 
 
@@ -435,7 +449,7 @@ async def _measure(urls: dict[str, str], pids: dict[str, int], secret: str, plan
                     typer.echo(_line(step))
                     return step
 
-                steps = await climb(plan.rates, count, one)
+                steps = await climb(plan.rates, count, one, refine=plan.refine)
                 for skipped in (s for s in steps if isinstance(s, Skipped)):
                     typer.echo(f"subs {count:3d}  offered {skipped.rate:7g}/s  {skipped.skipped}")
                 results["ladders"].append({"subscriptions": count, "highest_sustained_per_second":
@@ -488,6 +502,7 @@ class Plan:
     fan_out: int  # red-flag inspections for the deliveries/s figure (0 to skip)
     bulk: int  # items through the bulk intake (0 to skip)
     replay_events: int  # events for the raw and kit replay rates (0 to skip)
+    refine: int = 2  # steps after a ladder's first failure, halving the gap to the last sustained rate
 
 
 def _line(step: Step) -> str:
@@ -531,6 +546,8 @@ def e2e(rates: str = typer.Option("10,100,500,1000,2000", help="Offered inspecti
         fan_out: int = typer.Option(100, help="Red-flag inspections for the deliveries/s figure (0 to skip)."),
         bulk: int = typer.Option(5000, help="Inspections through POST /inspections/batch (0 to skip)."),
         replay_events: int = typer.Option(200_000, help="Events for the raw and kit replay rates (0 to skip)."),
+        refine: int = typer.Option(2, help="Steps after a ladder's first failure, each halving the gap between"
+                                   " the last rate sustained and the lowest not sustained."),
         broker: str = typer.Option("tansu", help="The embedded broker: tansu, or kafka (Apache Kafka, from"
                                    " `make kafka-jars`); ignored when KAFKA_BOOTSTRAP_SERVERS names one."),
         out: Path = typer.Option(Path("bench-results/e2e.json"), help="Where the JSON results go.")) -> None:
@@ -538,7 +555,7 @@ def e2e(rates: str = typer.Option("10,100,500,1000,2000", help="Offered inspecti
     from pathways_cli import stack
 
     plan = Plan(_numbers(rates, float), _numbers(subscriptions, int), seconds, drain, idle, fan_out, bulk,
-                replay_events)
+                replay_events, refine)
     secret = secrets.token_urlsafe(32)
     if broker not in ("tansu", "kafka"):
         raise typer.BadParameter("tansu or kafka", param_hint="--broker")
