@@ -106,3 +106,17 @@ def test_the_cpu_column_counts_the_bench_process_itself():
     while time.process_time() - spun < 0.05:
         pass
     assert cpu_ms_since(before, {}, per=1)[BENCH] >= 50
+
+
+def test_a_process_cpu_keeps_what_its_exited_children_spent():
+    # PostgreSQL's backends come and go: one that exits between two readings must not take its CPU along.
+    import os
+    import subprocess
+    import sys
+
+    from pathways_cli.bench_e2e import cpu_seconds
+
+    before = cpu_seconds(os.getpid())
+    subprocess.run([sys.executable, "-c", "import time\nt = time.process_time()\n"
+                    "while time.process_time() - t < 0.2: pass"], check=True)
+    assert cpu_seconds(os.getpid()) - before >= 0.2

@@ -67,9 +67,10 @@ def _stat(pid: int) -> list[str]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU of a process and of its children alive now (PostgreSQL's backends are the postmaster's children)."""
+    """CPU of a process and of its children, those alive now and those it reaped (PostgreSQL's backends are
+    the postmaster's children: a backend that exits between two readings must not take its CPU with it)."""
     fields = _stat(pid)
-    total = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    total = sum(int(f) for f in fields[11:15]) / CLOCK_TICKS  # utime + stime + cutime + cstime (reaped children)
     for child in _children(pid):
         with contextlib.suppress(OSError, IndexError, ValueError):
             child_fields = _stat(child)
