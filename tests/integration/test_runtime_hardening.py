@@ -105,3 +105,33 @@ async def test_readyz_stays_ready_while_the_broker_is_down_and_work_goes_to_the_
 
 async def _is_ready(http: httpx.AsyncClient) -> bool:
     return (await _readyz(http)).status_code == 200
+
+
+async def test_stopping_is_bounded_when_a_connection_is_never_given_back(infrastructure, tmp_path, caplog):
+    # A SIGTERM'd service must exit within its grace period (the fault suite gives 20 s, Kubernetes 30 s).
+    # Here something outside the service's own loops holds a pooled connection and never lets go: the
+    # pool's graceful close would wait for it forever. Each step of stopping is bounded instead; the one
+    # that overran is logged with what every task was doing, and the pool is closed under the holder.
+    settings = Settings(KAFKA_BOOTSTRAP_SERVERS=infrastructure.kafka, OTEL_SERVICE_NAME="tests-stop",
+                        PATHWAYS_SHUTDOWN_STEP_SECONDS=0.5)
+    service = Service("tests-stop", schema="tests_stop", migrations=tmp_path, description="tests",
+                      settings=settings)
+    held = asyncio.Event()
+
+    async def holds_a_connection_forever() -> None:
+        async with service.pool.acquire():
+            held.set()
+            await asyncio.Event().wait()
+
+    async with service.running():
+        holder = asyncio.create_task(holds_a_connection_forever(), name="holds-a-connection")
+        await asyncio.wait_for(held.wait(), 10)
+        stopping_started = asyncio.get_running_loop().time()
+    took = asyncio.get_running_loop().time() - stopping_started
+
+    assert took < 5, f"stopping took {took:.1f} s"
+    overran = [r for r in caplog.records if getattr(r, "step", None) == "the database pool"]
+    assert overran, [r.getMessage() for r in caplog.records]
+    assert any(line.startswith("holds-a-connection:") for line in overran[0].tasks), overran[0].tasks
+    holder.cancel()
+    await asyncio.gather(holder, return_exceptions=True)

@@ -14,6 +14,10 @@ from typing import Any, TypeVar
 import uvicorn
 
 T = TypeVar("T")
+# On SIGTERM, requests in flight get this long to finish before uvicorn closes their connections; then
+# the service stops in bounded steps (Settings.shutdown_step_seconds): all of it inside an orchestrator's
+# grace period (Kubernetes: 30 s).
+HTTP_DRAIN_SECONDS = 5
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
@@ -31,4 +35,5 @@ def serve(app: str, default_port: int, *, factory: bool = False) -> None:
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     uvicorn.run(app, host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", default_port)),
-                log_config=None, access_log=False, loop=loop, http=http, factory=factory)
+                log_config=None, access_log=False, loop=loop, http=http, factory=factory,
+                timeout_graceful_shutdown=HTTP_DRAIN_SECONDS)

@@ -127,12 +127,25 @@ class Service:
             tasks += [asyncio.create_task(self._supervise(*loop), name=f"{self.name}-{loop[0]}") for loop in loops]
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await self.broker.stop()
-            await self._pool.close()
+            await self._stop_step("the background loops", _cancelled(tasks))
+            await self._stop_step("the broker's clients", self.broker.stop())
+            if not await self._stop_step("the database pool", self._pool.close()):
+                self._pool.terminate()  # a connection still held: closed under whoever holds it
             self.tracer_provider.shutdown()
+
+    async def _stop_step(self, what: str, step: Awaitable[object]) -> bool:
+        """One step of stopping, given at most ``shutdown_step_seconds``: whether it finished cleanly. One that
+        overran or failed is logged, with every task's stack on an overrun, and stopping goes on."""
+        limit = self.settings.shutdown_step_seconds
+        try:
+            await asyncio.wait_for(step, limit)
+            return True
+        except TimeoutError:
+            log.error("stopping %s took longer than %.0f s; going on without it", what, limit,
+                      extra={"step": what, "tasks": _task_stacks()})
+        except Exception as exc:  # noqa: BLE001 (stopping goes on: the process is leaving either way)
+            log.error("stopping %s failed; going on", what, extra={"step": what, "error": repr(exc)})
+        return False
 
     async def _supervise(self, name: str, run: Callable[[], Awaitable[None]], heartbeat_seconds: float | None) -> None:
         """Run a long-running loop; when it fails, report it stopped (``/readyz``), wait, and start it again.
@@ -240,6 +253,24 @@ class Service:
             return bool(await self.broker.ping(timeout=2))
         except Exception:  # noqa: BLE001
             return False
+
+
+async def _cancelled(tasks: list[asyncio.Task]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _task_stacks() -> list[str]:
+    """Each other task's name and innermost frames: what a step that does not finish is waiting for."""
+    stacks = []
+    for task in asyncio.all_tasks():
+        if task is asyncio.current_task():
+            continue
+        frames = [f"{f.f_code.co_filename.rsplit('/', 1)[-1]}:{f.f_lineno} {f.f_code.co_name}"
+                  for f in task.get_stack(limit=None)][-4:]
+        stacks.append(f"{task.get_name()}: {' < '.join(reversed(frames))}")
+    return stacks
 
 
 def _dev_mode_allowances(settings: Settings) -> str:
