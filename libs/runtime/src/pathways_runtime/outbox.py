@@ -118,8 +118,11 @@ class OutboxRelay:
             await self._sleep_until_woken()
 
     async def _sleep_until_woken(self) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation that comes as the wake-up
+        # does (it returns instead), and a relay that kept running held up the service's stop for ever.
         try:
-            await asyncio.wait_for(self._wake.wait(), self._poll)
+            async with asyncio.timeout(self._poll):
+                await self._wake.wait()
         except TimeoutError:
             pass
         self._wake.clear()

@@ -138,7 +138,8 @@ class Service:
         overran or failed is logged, with every task's stack on an overrun, and stopping goes on."""
         limit = self.settings.shutdown_step_seconds
         try:
-            await asyncio.wait_for(step, limit)
+            async with asyncio.timeout(limit):
+                await step
             return True
         except TimeoutError:
             log.error("stopping %s took longer than %.0f s; going on without it", what, limit,

@@ -32,8 +32,9 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     except ValueError:
         pass
     loop = asyncio.get_running_loop()
-    try:
-        infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), DNS_TIMEOUT_SECONDS)
+    try:  # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation (a lane being stopped)
+        async with asyncio.timeout(DNS_TIMEOUT_SECONDS):
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, TimeoutError) as exc:
         raise Unresolved(f"{host} does not resolve: {exc}") from None
     # The scope of a link-local IPv6 address ("%eth0") is not part of the address.

@@ -33,8 +33,10 @@ class Wake:
 
     async def wait(self, timeout: float) -> None:
         """Until a NOTIFY, the connection's loss, or ``timeout`` seconds."""
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation that comes with a NOTIFY.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
         self._event.clear()
 
 
