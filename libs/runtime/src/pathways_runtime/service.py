@@ -263,14 +263,20 @@ async def _cancelled(tasks: list[asyncio.Task]) -> None:
 
 
 def _task_stacks() -> list[str]:
-    """Each other task's name and innermost frames: what a step that does not finish is waiting for."""
+    """Each other task's name and the innermost coroutines it awaits: what a step that does not finish
+    waits for. (``Task.get_stack`` shows only a suspended task's outermost coroutine: the chain of awaits
+    is followed here instead.)"""
     stacks = []
     for task in asyncio.all_tasks():
         if task is asyncio.current_task():
             continue
-        frames = [f"{f.f_code.co_filename.rsplit('/', 1)[-1]}:{f.f_lineno} {f.f_code.co_name}"
-                  for f in task.get_stack(limit=None)][-4:]
-        stacks.append(f"{task.get_name()}: {' < '.join(reversed(frames))}")
+        frames, coro = [], task.get_coro()
+        while coro is not None and len(frames) < 100:
+            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+            if frame is not None:
+                frames.append(f"{frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno} {frame.f_code.co_name}")
+            coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+        stacks.append(f"{task.get_name()}: {' < '.join(reversed(frames[-4:]))}")
     return stacks
 
 
