@@ -110,10 +110,10 @@ async def _is_ready(http: httpx.AsyncClient) -> bool:
 async def test_stopping_is_bounded_when_a_connection_is_never_given_back(infrastructure, tmp_path, caplog):
     # A SIGTERM'd service must exit within its grace period (the fault suite gives 20 s, Kubernetes 30 s).
     # Here something outside the service's own loops holds a pooled connection and never lets go: the
-    # pool's graceful close would wait for it forever. Each step of stopping is bounded instead; the one
-    # that overran is logged with what every task was doing, and the pool is closed under the holder.
+    # pool's graceful close would wait for it forever. Stopping has a deadline instead; the step that
+    # overran is logged with what every task was doing, and the pool is closed under the holder.
     settings = Settings(KAFKA_BOOTSTRAP_SERVERS=infrastructure.kafka, OTEL_SERVICE_NAME="tests-stop",
-                        PATHWAYS_SHUTDOWN_STEP_SECONDS=0.5)
+                        PATHWAYS_SHUTDOWN_SECONDS=0.5)
     service = Service("tests-stop", schema="tests_stop", migrations=tmp_path, description="tests",
                       settings=settings)
     held = asyncio.Event()

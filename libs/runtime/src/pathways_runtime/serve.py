@@ -15,7 +15,7 @@ import uvicorn
 
 T = TypeVar("T")
 # On SIGTERM, requests in flight get this long to finish before uvicorn closes their connections; then
-# the service stops in bounded steps (Settings.shutdown_step_seconds): all of it inside an orchestrator's
+# the service stops by a deadline (Settings.shutdown_seconds): all of it inside an orchestrator's
 # grace period (Kubernetes: 30 s).
 HTTP_DRAIN_SECONDS = 5
 

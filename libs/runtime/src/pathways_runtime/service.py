@@ -127,23 +127,24 @@ class Service:
             tasks += [asyncio.create_task(self._supervise(*loop), name=f"{self.name}-{loop[0]}") for loop in loops]
             yield
         finally:
-            await self._stop_step("the background loops", _cancelled(tasks))
-            await self._stop_step("the broker's clients", self.broker.stop())
-            if not await self._stop_step("the database pool", self._pool.close()):
+            deadline = time.monotonic() + self.settings.shutdown_seconds
+            await self._stop_step("the background loops", _cancelled(tasks), deadline)
+            await self._stop_step("the broker's clients", self.broker.stop(), deadline)
+            if not await self._stop_step("the database pool", self._pool.close(), deadline):
                 self._pool.terminate()  # a connection still held: closed under whoever holds it
             self.tracer_provider.shutdown()
 
-    async def _stop_step(self, what: str, step: Awaitable[object]) -> bool:
-        """One step of stopping, given at most ``shutdown_step_seconds``: whether it finished cleanly. One that
-        overran or failed is logged, with every task's stack on an overrun, and stopping goes on."""
-        limit = self.settings.shutdown_step_seconds
+    async def _stop_step(self, what: str, step: Awaitable[object], deadline: float) -> bool:
+        """One step of stopping, ended at ``deadline`` (``shutdown_seconds`` after stopping began): whether it
+        finished cleanly. One that overran or failed is logged, with every task's awaits on an overrun, and
+        stopping goes on."""
         try:
-            async with asyncio.timeout(limit):
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                 await step
             return True
         except TimeoutError:
-            log.error("stopping %s took longer than %.0f s; going on without it", what, limit,
-                      extra={"step": what, "tasks": _task_stacks()})
+            log.error("stopping %s overran the %.0f s stopping may take; going on without it", what,
+                      self.settings.shutdown_seconds, extra={"step": what, "tasks": _task_stacks()})
         except Exception as exc:  # noqa: BLE001 (stopping goes on: the process is leaving either way)
             log.error("stopping %s failed; going on", what, extra={"step": what, "error": repr(exc)})
         return False

@@ -83,11 +83,12 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(2.0, validation_alias="PATHWAYS_OUTBOX_POLL_SECONDS")
     # A loop that beats by name without saying how often is expected at least this often (see heartbeat.py).
     heartbeat_seconds: float = Field(60.0, gt=0, validation_alias="PATHWAYS_HEARTBEAT_SECONDS")
-    # Stopping has three steps (the loops, the broker's clients, the database pool), each given at most
-    # this long, so a SIGTERM'd process exits within an orchestrator's grace period (Kubernetes: 30 s;
-    # with serve.HTTP_DRAIN_SECONDS for requests in flight first, at most 17 s) even when one step
-    # hangs; the step that overran is logged with what every task was doing.
-    shutdown_step_seconds: float = Field(4.0, gt=0, validation_alias="PATHWAYS_SHUTDOWN_STEP_SECONDS")
+    # Stopping has three steps (the loops, the broker's clients, the database pool) that share this
+    # deadline, so a SIGTERM'd process exits within an orchestrator's grace period (Kubernetes: 30 s;
+    # serve.HTTP_DRAIN_SECONDS for requests in flight come first) even when a step hangs; the step that
+    # overran is logged with what every task was doing. The broker's step alone may take 15 s: that
+    # long FastStream lets a handler in hand finish.
+    shutdown_seconds: float = Field(20.0, gt=0, validation_alias="PATHWAYS_SHUTDOWN_SECONDS")
     # Batched consumption: up to this many records per poll, one transaction and one offset commit each.
     consumer_batch_max_records: int = Field(500, validation_alias="PATHWAYS_CONSUMER_BATCH_MAX_RECORDS")
     # How long a poll waits for the first record before looping (FastStream also sleeps this long
