@@ -151,9 +151,17 @@ async def test_a_service_runs_under_its_own_principal(secured, infrastructure, t
         async with service.uow() as uow:
             emitted = await uow.emit(closed)  # case.closed: a topic referral owns
             await uow.commit()
+
+        async def published() -> bool:  # by the relay, under the service's principal
+            return await service.pool.fetchval(
+                "select published_at is not null from tests_acl_referral.outbox where event_id = $1", emitted.id)
+
+        # Both before stopping: the consumer may see the red flag before the relay's first publish (its
+        # idempotent producer's first request) is acknowledged, and stopping cancels the relay.
         deadline = asyncio.get_running_loop().time() + 60
-        while establishment not in seen and asyncio.get_running_loop().time() < deadline:
+        while not (establishment in seen and await published()) and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.2)
+        assert await published(), "the relay did not publish case.closed within 60 s"
     assert establishment in seen
     assert await _read_in_group_as(secured, "admin", f"tests-{uuid.uuid4().hex[:6]}", "case.closed",
                                    emitted.value()) == emitted.value()
