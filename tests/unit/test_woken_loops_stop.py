@@ -4,7 +4,8 @@ On Python 3.11 ``asyncio.wait_for`` returns the awaited result instead of raisin
 cancelled just as the inner wait completes: the cancellation is lost. A relay (or the delivery worker)
 that slept that way kept running after the service began to stop, so stopping waited for it forever (the
 fault suite saw notification outlive its 20 s SIGTERM grace while deliveries were being recorded, each
-record waking its relay). Both sleeps are cancelled here exactly as the wake-up arrives.
+record waking its relay). Both now sleep with ``db.wait_woken``; each is cancelled here exactly as
+the wake-up arrives.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 import pytest
 
 from pathways_notification.adapters.wake import Wake
-from pathways_runtime.outbox import OutboxRelay
+from pathways_runtime.db import wait_woken
 
 pytestmark = pytest.mark.unit
 
@@ -33,10 +34,9 @@ async def _cancelled_as_woken(sleep, wake: asyncio.Event) -> bool:
     return False
 
 
-async def test_the_outbox_relay_sleep_honours_a_cancellation_that_comes_with_a_wake_up():
-    relay = OutboxRelay(pool=None, schema="s", broker=None, poll_seconds=30)  # type: ignore[arg-type]
-    relay._wake = asyncio.Event()
-    assert await _cancelled_as_woken(relay._sleep_until_woken, relay._wake)
+async def test_the_wake_up_sleep_of_the_outbox_relay_honours_a_cancellation_that_comes_with_a_wake_up():
+    wake = asyncio.Event()  # the relay sleeps with db.wait_woken on the event db.listening sets
+    assert await _cancelled_as_woken(lambda: wait_woken(wake, 30), wake)
 
 
 async def test_the_delivery_worker_wait_honours_a_cancellation_that_comes_with_a_notify():

@@ -76,6 +76,19 @@ async def listening(pool: asyncpg.Pool, channel: str) -> AsyncIterator[tuple[asy
             await conn.remove_listener(channel, notified)
 
 
+async def wait_woken(wake: asyncio.Event, seconds: float) -> None:
+    """Until ``wake`` is set (a NOTIFY) or ``seconds`` pass; then clear it for the next wake-up.
+
+    ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` returns instead of raising when its
+    task is cancelled as the wake-up arrives, and a loop that lost its cancellation so held up its
+    service's stop for ever.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await wake.wait()
+    wake.clear()
+
+
 def _migration_files(folder: Path) -> list[tuple[str, Path]]:
     files = []
     for path in sorted(folder.glob("*.sql")):

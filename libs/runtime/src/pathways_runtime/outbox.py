@@ -115,17 +115,7 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            await self._sleep_until_woken()
-
-    async def _sleep_until_woken(self) -> None:
-        # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation that comes as the wake-up
-        # does (it returns instead), and a relay that kept running held up the service's stop for ever.
-        try:
-            async with asyncio.timeout(self._poll):
-                await self._wake.wait()
-        except TimeoutError:
-            pass
-        self._wake.clear()
+            await db.wait_woken(self._wake, self._poll)
 
     async def publish_batch(self, limit: int | None = None) -> int:
         """Publish up to ``limit`` rows in order; return how many were published.

@@ -17,6 +17,7 @@ import asyncpg
 from collections.abc import Callable
 
 from pathways_notification.adapters.repository import SUBSCRIPTIONS_CHANNEL, WAKE_CHANNEL
+from pathways_runtime.db import wait_woken
 
 
 class Wake:
@@ -33,11 +34,7 @@ class Wake:
 
     async def wait(self, timeout: float) -> None:
         """Until a NOTIFY, the connection's loss, or ``timeout`` seconds."""
-        # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation that comes with a NOTIFY.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await self._event.wait()
-        self._event.clear()
+        await wait_woken(self._event, timeout)
 
 
 @contextlib.asynccontextmanager
