@@ -131,7 +131,7 @@ class Service:
             await self._stop_step("the background loops", _cancelled(tasks), deadline)
             await self._stop_step("the broker's clients", self.broker.stop(), deadline)
             if not await self._stop_step("the database pool", self._pool.close(), deadline):
-                self._pool.terminate()  # a connection still held: closed under whoever holds it
+                self._pool.terminate()  # close gave up (overran or failed): closed under whoever holds a connection
             self.tracer_provider.shutdown()
 
     async def _stop_step(self, what: str, step: Awaitable[object], deadline: float) -> bool:
