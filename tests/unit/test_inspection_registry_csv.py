@@ -56,6 +56,22 @@ def test_bad_rows_are_rejected_with_line_and_reason_and_good_rows_kept():
     assert result.rejects[0].fields == ("license_number",)
 
 
+def test_a_record_the_csv_module_cannot_read_is_a_reject_and_the_rows_after_it_are_kept():
+    # Found by the API fuzzer: csv.Error reached the endpoint as a 500. A field over the csv module's
+    # size limit is unreadable; the good rows around it are still imported.
+    huge = "M-2," + "x" * (csv.field_size_limit() + 1) + ",massage_establishment,active,,,,rochester\n"
+    result = parse_registry_csv(HEADER + good(1) + huge + good(3))
+    assert [r.license_number for r in result.rows] == ["M-1", "M-3"]
+    assert [(r.line, r.reason.split(":")[0]) for r in result.rejects] == [(3, "not readable as CSV")]
+
+
+def test_a_bare_carriage_return_ends_a_line_instead_of_failing():
+    # The fuzzer's input: "new-line character seen in unquoted field" before newline="".
+    result = parse_registry_csv(HEADER + good(1).replace("\n", "\r") + good(2))
+    assert [r.license_number for r in result.rows] == ["M-1", "M-2"]
+    assert result.rejects == ()
+
+
 def test_several_problems_in_one_row_are_one_reject():
     result = parse_registry_csv(HEADER + "M-1,,massage_establishment,,someday,,,rochester\n")
     (reject,) = result.rejects

@@ -70,13 +70,30 @@ def parse_registry_csv(source: str | Iterable[str], mapping: Mapping[str, str] |
 def iter_registry_csv(
     source: str | Iterable[str], mapping: Mapping[str, str] | None = None
 ) -> Iterator[EstablishmentRow | Reject]:
-    """Row by row, so the CLI can show progress on a large file."""
-    lines = io.StringIO(source) if isinstance(source, str) else source
+    """Row by row, so the CLI can show progress on a large file.
+
+    A record the csv module cannot read (a field over its size limit, a stray line break) is a reject
+    of its own; the records after it are still read. ``newline=""``, as the csv module asks, so a bare
+    carriage return ends a line instead of failing the record.
+    """
+    lines = io.StringIO(source, newline="") if isinstance(source, str) else source
     reader = csv.reader(lines)
-    layout = _layout(next(reader, None), mapping or {})
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise RegistryFormatError(f"the header row is not readable as CSV: {exc}") from None
+    layout = _layout(header, mapping or {})
     first_line_of: dict[str, int] = {}
     record_start = reader.line_num + 1
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line, record_start = record_start, reader.line_num + 1
+            yield Reject(line, f"not readable as CSV: {exc}")
+            continue
         line, record_start = record_start, reader.line_num + 1  # a quoted field may span lines
         if not any(cell.strip() for cell in record):
             continue
