@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import socket
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from pathways_runtime.auth import Role, issue_token
-from pathways_runtime.embedded import free_port
 from pathways_runtime.http import MiB
 from pathways_runtime.service import Service
 from pathways_runtime.settings import Settings
+from threaded_server import serving, status_line
 
 pytestmark = pytest.mark.unit
 SECRET = "unit-test-secret-of-at-least-32-bytes!"
@@ -113,43 +110,15 @@ async def test_a_route_may_declare_a_larger_limit_and_stream_its_body():
     assert handled == ["import"]
 
 
-@contextlib.contextmanager
-def _serving(app) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = 200
-        while not server.started and deadline:
-            threading.Event().wait(0.05)
-            deadline -= 1
-        assert server.started, "the server did not start"
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
-def _status_line(sock: socket.socket) -> str:
-    data = b""
-    while b"\r\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data.split(b"\r\n", 1)[0].decode()
-
-
 def test_over_http_a_50_mb_body_gets_413_before_it_is_sent_and_healthz_keeps_answering():
-    with _serving(_app([])) as address:
-        host, port = address.split(":")
-        with socket.create_connection((host, int(port)), timeout=10) as big:
+    with serving(_app([])) as (host, port):
+        address = f"{host}:{port}"
+        with socket.create_connection((host, port), timeout=10) as big:
             # Only the head is sent: the answer comes without the server waiting for the 50 MB.
             big.sendall(f"POST /inspections HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
                         f"Content-Type: application/json\r\nContent-Length: {50 * MiB}\r\n\r\n".encode())
-            assert _status_line(big).split()[1] == "413"
-        with socket.create_connection((host, int(port)), timeout=10) as slow:
+            assert status_line(big).split()[1] == "413"
+        with socket.create_connection((host, port), timeout=10) as slow:
             # A body trickling in without a length holds one connection, not the process.
             slow.sendall(f"POST /inspections HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
                          "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
@@ -157,7 +126,7 @@ def test_over_http_a_50_mb_body_gets_413_before_it_is_sent_and_healthz_keeps_ans
             assert httpx.get(f"http://{address}/healthz", timeout=10).status_code == 200
             for _ in range(20):  # 1.25 MiB in all: past the limit
                 slow.sendall(b"10000\r\n" + b"x" * 0x10000 + b"\r\n")
-            assert _status_line(slow).split()[1] == "413"
+            assert status_line(slow).split()[1] == "413"
         assert httpx.get(f"http://{address}/healthz", timeout=10).status_code == 200
 
 

@@ -44,6 +44,7 @@ import typer
 
 from pathways_runtime.auth import Role, issue_token
 from pathways_runtime import serve
+from pathways_runtime.shedding import OVERLOADED
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 RED_FLAG_CODES = ["VUL-LIVING-ON-SITE", "LAB-WAGE-THEFT"]  # 4 + 3: a red flag (6) from one inspection
@@ -120,12 +121,14 @@ class Step:
     subscriptions: int
     offered: int = 0
     acknowledged: int = 0
-    rejected: int = 0
+    shed: int = 0  # answered 503 at once: the intake had as many requests in flight as it takes
+    rejected: int = 0  # any other answer but 201, or none
     expected_deliveries: int = 0
     delivered: int = 0
     offered_per_second: float = 0.0
     delivered_per_second: float = 0.0
-    ack_ms: dict = field(default_factory=dict)
+    ack_ms: dict = field(default_factory=dict)  # of the acknowledged inspections
+    shed_ms: dict = field(default_factory=dict)  # how soon the shed ones were told to come back
     webhook_ms: dict = field(default_factory=dict)
     # The webhook p99 of the inspections scheduled in the step's first and second half: a system that keeps
     # up has the same latency at the end of a step as at its start; one falling behind has more.
@@ -147,6 +150,8 @@ GROWTH_FACTOR, GROWTH_MARGIN_MS = 1.5, 50.0
 
 def judge(step: Step) -> tuple[bool, str]:
     """Whether the system sustained the step's offered rate, and why not."""
+    if step.shed:
+        return False, f"{step.shed} of {step.offered} inspections shed (503, overloaded)"
     if step.rejected:
         return False, f"{step.rejected} of {step.offered} inspections not acknowledged"
     if step.delivered < step.expected_deliveries:
@@ -273,6 +278,7 @@ async def run_step(client: httpx.AsyncClient, generator: aiohttp.ClientSession, 
     step = Step(rate, seconds, len(paths), offered=count, expected_deliveries=count * len(paths))
     scheduled: dict[str, float] = {}
     acks: list[float] = []
+    shed: list[float] = []  # how soon a shed request was answered
     cpu_before = cpu_by_process(pids)
 
     async def send(est: str, at: float) -> None:
@@ -288,6 +294,9 @@ async def run_step(client: httpx.AsyncClient, generator: aiohttp.ClientSession, 
         if response.status == 201:
             step.acknowledged += 1
             acks.append(time.time() - at)
+        elif response.status == 503 and _detail(answer).startswith(OVERLOADED):
+            step.shed += 1
+            shed.append(time.time() - at)
         else:
             step.rejected += 1
             _note(step, f"{response.status} {answer[:300].decode(errors='replace')}")
@@ -314,6 +323,7 @@ async def run_step(client: httpx.AsyncClient, generator: aiohttp.ClientSession, 
     step.offered_per_second = round(count / max(1e-9, scheduled[establishments[-1]] - t0 + 1 / rate), 1)
     step.delivered_per_second = round(step.delivered / len(paths) / max(1e-9, last - t0), 1)
     step.ack_ms = _summary(acks)
+    step.shed_ms = _summary(shed)
     step.webhook_ms = _summary(latencies)
     middle = t0 + seconds / 2
     step.webhook_p99_halves_ms = [_summary([lat for at, lat in timed if (at < middle) == first])["p99"]
@@ -335,6 +345,13 @@ async def _settle(receiver: Receiver, arrived, expected: int, quiet: float = 15.
         if (now := arrived()) != seen:
             seen, last_change = now, time.monotonic()
     return round(time.monotonic() - started, 1)
+
+
+def _detail(answer: bytes) -> str:
+    try:
+        return str(json.loads(answer).get("detail", ""))
+    except (ValueError, AttributeError):
+        return ""
 
 
 def _note(step: Step, error: str) -> None:
@@ -513,6 +530,8 @@ def _line(step: Step) -> str:
             f"  ({step.delivered}/{step.expected_deliveries})  ack p50 {a['p50']} p99 {a['p99']} ms"
             f"  webhook p50 {w['p50']} p95 {w['p95']} p99 {w['p99']} max {w['max']} ms  cpu ms/inspection {cpu}"
             f"  load {step.load_average}  {step.verdict}"
+            + (f"\n  {step.shed} shed, answered in p50 {step.shed_ms['p50']} p99 {step.shed_ms['p99']} ms"
+               if step.shed else "")
             + (f"\n  {step.rejected} rejected, e.g. {step.errors}" if step.rejected else ""))
 
 

@@ -61,6 +61,8 @@ HTTP_REQUESTS = Counter("http_server_requests", "HTTP requests answered.",
                         ["http_request_method", "http_route", "http_response_status_code"])
 HTTP_DURATION = Histogram("http_server_request_duration_seconds", "Time to answer an HTTP request.",
                           ["http_request_method", "http_route"], buckets=_FAST)
+HTTP_SHED = Counter("pathways_http_requests_shed", "Requests answered 503 at once because the service had as many "
+                    "in flight as it takes (PATHWAYS_MAX_REQUESTS_IN_FLIGHT); counted as unmatched 503s above too.")
 
 REASON_CLASSES = ("invalid_event", "unprocessable", "handler_error")
 
@@ -109,6 +111,10 @@ def parked(topic: str, group: str, reason: str) -> None:
 
 def published(topic: str) -> None:
     EVENTS_PUBLISHED.labels(topic).inc()
+
+
+def shed() -> None:
+    HTTP_SHED.inc()
 
 
 def publish_failed(schema: str) -> None:

@@ -36,6 +36,7 @@ from pathways_runtime.heartbeat import Heartbeats
 from pathways_runtime.http import add_error_handlers
 from pathways_runtime.outbox import OutboxRelay
 from pathways_runtime.settings import Settings
+from pathways_runtime.shedding import InFlightLimitMiddleware
 from pathways_runtime.telemetry import new_tracer_provider, setup_logging, start_span_export
 from pathways_runtime.uow import PostgresUnitOfWork, Scope
 
@@ -208,6 +209,9 @@ class Service:
         for router in routers:
             app.include_router(router)
         self._add_probes(app)
+        # Each middleware added wraps the ones before it: a request meets the metrics, then the token check,
+        # then the bound on requests in flight (a caller without a token is refused before it counts).
+        app.add_middleware(InFlightLimitMiddleware, limit=self.settings.max_requests_in_flight)
         app.add_middleware(BearerAuthMiddleware, secret=signing_secret,
                            max_ttl_seconds=self.settings.token_max_ttl_seconds)
         app.add_middleware(metrics.HttpMetricsMiddleware)  # outermost: refused requests are counted too

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
                                        validation_alias="PATHWAYS_TOKEN_MAX_TTL_SECONDS")
     # Request bodies larger than this are refused with 413 before they are read (a route may allow more).
     max_body_bytes: int = Field(1024 * 1024, gt=0, validation_alias="PATHWAYS_MAX_BODY_BYTES")
+    # Past this many requests in flight a request is answered 503 with Retry-After at once, not queued
+    # (shedding.py; probes, metrics and docs are never refused); 0 for no bound.
+    max_requests_in_flight: int = Field(64, ge=0, validation_alias="PATHWAYS_MAX_REQUESTS_IN_FLIGHT")
     # Consumer retries: bounded attempts with exponential backoff, then the dead-letter topic.
     consumer_max_attempts: int = Field(3, validation_alias="PATHWAYS_CONSUMER_MAX_ATTEMPTS")
     consumer_backoff_seconds: float = Field(0.5, validation_alias="PATHWAYS_CONSUMER_BACKOFF_SECONDS")
