@@ -5,7 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pathways_notification.domain.backoff import MAX_ATTEMPTS, backoff_seconds, is_last, next_attempt_at
+from pathways_notification.domain.backoff import (
+    MAX_ATTEMPTS, asked_wait, backoff_seconds, is_last, next_attempt_at, retry_at,
+)
+from pathways_runtime.backoff import Backoff
 
 pytestmark = pytest.mark.unit
 
@@ -45,3 +48,25 @@ def test_the_last_attempt_parks():
 def test_attempts_count_from_one():
     with pytest.raises(ValueError):
         backoff_seconds(0)
+
+
+@pytest.mark.parametrize("status, header, seconds", [
+    (503, "30", 30.0), (429, " 5 ", 5.0), (503, "0", 0.0),
+    (503, "Sat, 21 Nov 2026 12:02:00 GMT", 120.0),  # an HTTP date: from now
+    (503, "Sat, 21 Nov 2026 11:00:00 GMT", 0.0),  # already past
+    (503, "-5", None), (503, "1.5", None), (503, "²", None), (503, "tomorrow", None), (503, "", None),
+    (503, None, None), (500, "30", None), (200, "30", None), (None, "30", None),
+])
+def test_a_retry_after_is_read_only_from_a_503_or_429_and_only_when_it_parses(status, header, seconds):
+    assert asked_wait(status, header, NOW) == seconds
+
+
+def test_a_retry_waits_at_least_what_the_receiver_asked_but_no_longer_than_the_cap():
+    backoff = Backoff(base=1.0, cap=600.0, rng=random.Random(3))
+    assert retry_at(backoff, 1, NOW, 300.0) == NOW + timedelta(seconds=300)  # longer than the draw (≤ 1 s)
+    assert retry_at(backoff, 1, NOW, 10 ** 9) == NOW + timedelta(seconds=600)  # held to the cap
+    assert NOW <= retry_at(backoff, 1, NOW, None) <= NOW + timedelta(seconds=1)  # not asked: the draw
+    # Asked for less than the draw: the draw stands (the backoff still spreads a crowd of retries).
+    late = Backoff(base=500.0, cap=600.0, rng=random.Random(3))
+    drawn = Backoff(base=500.0, cap=600.0, rng=random.Random(3)).next_at(1, NOW)
+    assert retry_at(late, 1, NOW, 0.0) == drawn

@@ -264,6 +264,19 @@ async def test_a_failed_attempt_is_retried_after_a_jittered_backoff():
         seconds=2 + 4.0)  # second ceiling: base * 2
 
 
+async def test_a_receiver_that_asks_for_a_pause_gets_it_and_the_attempt_still_counts():
+    uow = FakeNotificationUnitOfWork()
+    sub_id, delivery_id = await one_pending(uow)
+
+    async def busy(delivery: PendingDelivery) -> Attempt:
+        return Attempt(503, 3, "busy", asked_wait_seconds=45.0)
+
+    assert await deliver(uow, sub_id, busy) is Outcome.RETRY
+    stored = uow.tables.deliveries[delivery_id]
+    assert stored.next_attempt_at == NOW + timedelta(seconds=45) and stored.attempts == 1  # not the ≤ 2 s draw
+    assert await deliver(uow, sub_id, Receiver(), now=NOW + timedelta(seconds=44)) is None  # not yet due
+
+
 async def test_the_last_failed_attempt_parks_the_delivery_and_announces_it():
     uow = FakeNotificationUnitOfWork()
     sub_id, delivery_id = await one_pending(uow)

@@ -97,6 +97,17 @@ async def test_a_failure_keeps_the_receivers_answer_and_a_slow_receiver_times_ou
         assert slow.status_code is None and "Timeout" in slow.error and slow.latency_ms < 1500
 
 
+@pytest.mark.parametrize("status, retry_after, asked", [
+    (503, "7", 7.0), (429, "120", 120.0), (503, "Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date gone by
+    (503, "soon", None), (500, "7", None),  # unreadable; and only 503 and 429 ask for a pause
+])
+async def test_a_receivers_retry_after_is_read_from_its_answer(status, retry_after, asked):
+    async with serving() as (receiver, port), session() as client:
+        receiver.status, receiver.headers = status, {"Retry-After": retry_after}
+        attempt = await webhook.post(client, f"http://127.0.0.1:{port}/hook", None, "dlv-1", {}, policy=LOOPBACK)
+    assert attempt.status_code == status and attempt.asked_wait_seconds == asked
+
+
 async def test_nothing_listening_is_a_failed_attempt():
     async with serving() as (_, port):
         pass  # the port is free again

@@ -20,13 +20,14 @@ class Receiver:
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.status, self.delay, self.answer, self.location = 204, 0.0, b"", None
+        self.headers: dict[str, str] = {}  # sent with every answer
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         self.requests.append({"path": request.path, "headers": dict(request.headers), "body": body,
                               "local": request.transport.get_extra_info("sockname")[0]})
         await asyncio.sleep(self.delay)
-        headers = {"location": self.location} if self.location else {}
+        headers = self.headers | ({"location": self.location} if self.location else {})
         return web.Response(status=self.status, body=self.answer, headers=headers)
 
 

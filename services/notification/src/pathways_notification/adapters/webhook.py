@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import time
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -20,6 +21,7 @@ from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from yarl import URL
 
+from pathways_notification.domain.backoff import asked_wait
 from pathways_notification.domain.destinations import AddressPolicy
 from pathways_notification.domain.envelope import STRUCTURED_CONTENT_TYPE
 from pathways_notification.domain.model import Attempt
@@ -107,7 +109,8 @@ async def _send(session: aiohttp.ClientSession, target: str, body: bytes, header
             answer = await response.read()
             if 200 <= response.status < 300:
                 return Attempt(response.status, _ms(started), None)
-            return Attempt(response.status, _ms(started), answer.decode(response.get_encoding(), "replace")[:500])
+            return Attempt(response.status, _ms(started), answer.decode(response.get_encoding(), "replace")[:500],
+                           asked_wait(response.status, response.headers.get("retry-after"), datetime.now(UTC)))
     except (aiohttp.ClientError, TimeoutError) as exc:
         # Shaped like httpx's repr (ConnectError('...')), with aiohttp's message: its repr holds the whole
         # connection key.

@@ -74,6 +74,7 @@ class Attempt:
     status_code: int | None
     latency_ms: int
     error: str | None
+    asked_wait_seconds: float | None = None  # the receiver's Retry-After on a 503 or 429, when it sent one
 
     @property
     def ok(self) -> bool:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pathways_contracts.events import NotificationDelivered, NotificationFailed
+from pathways_notification.domain.backoff import retry_at
 from pathways_notification.domain.filters import Filter, matches
 from pathways_contracts.grants import Grants, load_grants
 from pathways_notification.domain.model import Attempt, NewDelivery, PendingDelivery, RecordedAttempt, Subscription
@@ -214,7 +215,8 @@ async def deliver_batch(cmd: DeliverBatch, uow: NotificationUnitOfWork, send: Se
         at = now()
         await uow.deliveries.record_outcomes([
             RecordedAttempt(s.delivery.id, s.attempt, s.attempts, str(s.outcome),
-                            retries.backoff.next_at(s.attempts, at) if s.outcome is Outcome.RETRY else None)
+                            retry_at(retries.backoff, s.attempts, at, s.attempt.asked_wait_seconds)
+                            if s.outcome is Outcome.RETRY else None)
             for s in sent])
         for s in sent:  # one event per delivered or parked delivery (the contract), in the batch's order
             if s.outcome is Outcome.DELIVERED:
