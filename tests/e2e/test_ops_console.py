@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from support import TEST_JWT_SECRET, WebhookReceiver, bearer, eventually, read_a
 pytestmark = pytest.mark.e2e
 ARTEFACTS = Path(__file__).parents[1] / "artefacts" / "ops-console"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+IN_FLIGHT = 8  # each service's bound on requests in flight, here
 
 
 @dataclass
@@ -54,7 +56,8 @@ async def system(infrastructure, tmp_path_factory) -> AsyncIterator[ConsoleSyste
             "PATHWAYS_TRACE_DIR": str(state / "traces"), "INSPECTION_PORT": str(free_port()),
             "REFERRAL_PORT": str(free_port()), "NOTIFICATION_PORT": str(free_port()), "OPS_PORT": str(free_port()),
             "PATHWAYS_OPS_SAMPLE_SECONDS": "1", "PATHWAYS_DELIVERY_BASE_SECONDS": "0.2",
-            "PATHWAYS_DELIVERY_CAP_SECONDS": "0.5", "PATHWAYS_DELIVERY_MAX_ATTEMPTS": "2"}
+            "PATHWAYS_DELIVERY_CAP_SECONDS": "0.5", "PATHWAYS_DELIVERY_MAX_ATTEMPTS": "2",
+            "PATHWAYS_MAX_REQUESTS_IN_FLIGHT": str(IN_FLIGHT)}  # low, so a test can fill it
         started = stack.start_services(env, state)
         started += stack.start_services(stack.console_env(env, started), state, [stack.console(env)])
         try:
@@ -160,6 +163,40 @@ async def test_ops_signs_in_and_sees_every_service_on_the_overview(system, page)
     assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"]) == (True, True, "Strict")
     await reload_until(page, lambda: page.locator("svg.spark polyline").count())  # the charts have samples
     await screenshot(page, "overview")
+
+
+async def test_the_overview_shows_a_service_refusing_requests_as_overloaded(system, page):
+    """Requests whose bodies are still coming fill the inspection service's bound; the next one is refused
+    with 503 and the overview's inspection card counts it."""
+    host, port = system.urls["inspection"].removeprefix("http://").rsplit(":", 1)
+    body = json.dumps({"establishment_id": "est-held", "program": "food_establishment"}).encode()
+    held = []
+    try:
+        for _ in range(IN_FLIGHT):
+            sock = socket.create_connection((host, int(port)), timeout=10)
+            sock.sendall(f"POST /inspections HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token(Role.INSPECTOR, 'health')}"
+                         f"\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body[:5])
+            held.append(sock)
+
+        async def refused():
+            async with httpx.AsyncClient(timeout=10) as http:
+                answer = await http.post(f"{system.urls['inspection']}/inspections", json={},
+                                         headers=bearer(Role.INSPECTOR, "health"))
+            return answer if answer.status_code == 503 else None
+
+        answer = await eventually(refused, timeout=30, interval=0.2)
+        assert answer.headers["retry-after"] == "1" and answer.json()["detail"].startswith("overloaded: ")
+    finally:
+        for sock in held:  # the held requests end with their connections; the service takes requests again
+            sock.close()
+    await sign_in(page, system)
+    await reload_until(page, lambda: _shed_shown(page, "inspection"))
+    assert int(await page.inner_text("[data-shed=referral]")) == 0
+
+
+async def _shed_shown(page, service: str) -> bool:
+    shown = page.locator(f"[data-shed={service}]")
+    return await shown.count() == 1 and int(await shown.inner_text()) >= 1
 
 
 async def test_a_non_ops_token_is_refused(system, page):

@@ -53,6 +53,15 @@ def test_overview_rates_come_from_consecutive_samples():
     assert "no data yet" in sparkline([])
 
 
+def test_the_overview_follows_each_services_requests_refused_as_overloaded():
+    history = History()
+    for at, shed in ((0, 0.0), (5, 40.0)):
+        history.add([ServiceStatus("inspection", "u", samples=[("pathways_http_requests_shed_total", {}, shed)]),
+                     ServiceStatus("referral", "u")], at)
+    assert history.rate("shed:inspection") == [8.0]
+    assert history.values("shed:referral") == [0.0, 0.0]  # a service that never shed shows 0, not nothing
+
+
 def test_only_an_ops_token_opens_the_console():
     settings = Settings(_env_file=None, PATHWAYS_JWT_SECRET=SECRET)
     assert check(settings, issue_token(SECRET, subject="on-call", role=Role.OPS, org="ops")).subject == "on-call"

@@ -42,6 +42,7 @@ def observations(statuses: list[ServiceStatus]) -> dict[str, float]:
         for schema, n in s.total("pathways_outbox_backlog", by="schema").items():
             seen[f"backlog:{schema}"] += n
         seen[f"dead_letters:{s.name}"] += s.total("pathways_dead_letters_total")
+        seen[f"shed:{s.name}"] += s.total("pathways_http_requests_shed_total")
     return dict(seen)
 
 
