@@ -2,7 +2,7 @@
 
 - at ``consumer.after_commit``: a consumed batch's transaction committed, its offsets not; the restarted service
   reads the batch again and its inbox must skip every event of it;
-- at ``relay.after_publish``: the broker acknowledged an outbox batch, its rows are not marked published; the
+- at ``relay.after_publish``: the broker acknowledged an outbox batch, its rows are not yet deleted; the
   restarted relay publishes the batch again and the consumers' inboxes must absorb the copies.
 
 Each service that consumes (inspection: ``inspection.submitted``, which the workload sends for some

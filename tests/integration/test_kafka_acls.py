@@ -152,9 +152,9 @@ async def test_a_service_runs_under_its_own_principal(secured, infrastructure, t
             emitted = await uow.emit(closed)  # case.closed: a topic referral owns
             await uow.commit()
 
-        async def published() -> bool:  # by the relay, under the service's principal
-            return await service.pool.fetchval(
-                "select published_at is not null from tests_acl_referral.outbox where event_id = $1", emitted.id)
+        async def published() -> bool:  # by the relay, under the service's principal (it deletes what it sent)
+            return not await service.pool.fetchval(
+                "select exists (select 1 from tests_acl_referral.outbox where event_id = $1)", emitted.id)
 
         # Both before stopping: the consumer may see the red flag before the relay's first publish (its
         # idempotent producer's first request) is acknowledged, and stopping cancels the relay.

@@ -3,17 +3,20 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from pathways_runtime.operations import replay_dead_letters
 from pathways_contracts import CloudEvent
 from pathways_contracts.events import CaseClosed, RedFlagRaised
+from pathways_runtime import db
 from pathways_runtime.auth import Role
 from pathways_runtime.broker import ensure_topics
 from pathways_runtime.service import Service
@@ -160,7 +163,7 @@ async def test_an_event_recorded_while_the_broker_is_down_is_published_when_it_r
                 await uow.emit(event.data)
                 await uow.commit()
             unpublished = await service.pool.fetchval(
-                "select count(*) from tests_outage.outbox where published_at is null")
+                "select count(*) from tests_outage.outbox")
             assert unpublished >= 1
 
             broker.resume()
@@ -171,3 +174,48 @@ async def test_an_event_recorded_while_the_broker_is_down_is_published_when_it_r
 
             records = await eventually(published, timeout=60)
             assert len(records) == 1
+
+            async def sent_rows_gone() -> bool:  # the outbox holds only what waits
+                return await service.pool.fetchval("select count(*) from tests_outage.outbox") == 0
+
+            await eventually(sent_rows_gone, timeout=30)
+
+
+async def test_an_outbox_from_before_keeps_only_its_unsent_rows_and_the_relay_sends_them(infrastructure, tmp_path):
+    """A database whose outbox kept published rows (migration 001 alone): migrating deletes those, keeps
+    the ones still waiting, and the relay publishes and deletes them."""
+    schema = f"tests_old_outbox_{uuid.uuid4().hex[:6]}"
+    sent, waiting = closed_case("published long ago"), closed_case("still waiting")
+    conn = await asyncpg.connect(infrastructure.database_url)
+    try:
+        await conn.execute(f"create schema {schema}; create table {schema}.schema_migrations"
+                           " (version text primary key, applied_at timestamptz not null default now())")
+        first = Path(db.__file__).parent / "migrations" / "001_outbox_inbox.sql"
+        await conn.execute(first.read_text().replace("{schema}", schema))
+        await conn.execute(f"insert into {schema}.schema_migrations (version) values ('runtime_001_outbox_inbox')")
+        for event, published in ((sent, "now()"), (waiting, "null")):
+            await conn.execute(f"insert into {schema}.outbox (event_id, topic, key, value, headers, published_at)"
+                               f" values ($1, $2, $3, $4, $5, {published})", event.id, event.type, event.key,
+                               event.value(), json.dumps(event.headers()))
+    finally:
+        await conn.close()
+
+    settings = Settings(KAFKA_BOOTSTRAP_SERVERS=infrastructure.kafka, OTEL_SERVICE_NAME="tests-old-outbox",
+                        PATHWAYS_OUTBOX_POLL_SECONDS=0.5)
+    await ensure_topics(settings)
+    service = Service("tests-old-outbox", schema=schema, migrations=tmp_path, description="tests", settings=settings)
+    async with service.running():
+        async def emptied() -> bool:
+            return await service.pool.fetchval(f"select count(*) from {schema}.outbox") == 0
+
+        await eventually(emptied, timeout=30)
+        columns = {r[0] for r in await service.pool.fetch(
+            "select column_name from information_schema.columns where table_schema = $1 and table_name = 'outbox'",
+            schema)}
+    assert "published_at" not in columns
+
+    async def on_the_bus():
+        ids = {r.headers["ce_id"] for r in await read_all(infrastructure.kafka, "case.closed")}
+        return ids if waiting.id in ids else None
+
+    assert sent.id not in await eventually(on_the_bus, timeout=30)  # deleted by the migration, never sent again

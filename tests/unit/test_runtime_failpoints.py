@@ -308,11 +308,11 @@ class OutboxConnection(Connection):
         self.rows = rows
 
     async def fetch(self, sql: str, limit: int):
-        self.calls.append("lock unpublished rows")
+        self.calls.append("lock waiting rows")
         return self.rows
 
     async def execute(self, sql: str, *args) -> None:
-        self.calls.append("mark published" if "set published_at" in sql else sql)
+        self.calls.append("delete published" if sql.startswith("delete from probe.outbox") else sql)
 
 
 def _rows(n: int) -> list[dict]:
@@ -320,13 +320,13 @@ def _rows(n: int) -> list[dict]:
              "headers": "{}", "traceparent": None} for i in range(1, n + 1)]
 
 
-async def test_the_relay_crashes_after_the_broker_acknowledged_the_batch_before_marking_it():
+async def test_the_relay_crashes_after_the_broker_acknowledged_the_batch_before_deleting_it():
     calls: list[str] = []
     relay = OutboxRelay(Pool(OutboxConnection(calls, _rows(2))), "probe", Broker(calls),
                         fail_point=Crash(FailPoint(point="relay.after_publish"), service="probe", kill=Kills(calls)))
     assert await relay.publish_batch() == 2
-    assert calls == ["begin", "lock unpublished rows", "publish to inspection.completed",
-                     "publish to inspection.completed", "acknowledged", "acknowledged", "crash", "mark published",
+    assert calls == ["begin", "lock waiting rows", "publish to inspection.completed",
+                     "publish to inspection.completed", "acknowledged", "acknowledged", "crash", "delete published",
                      "commit"]
 
 
@@ -341,4 +341,4 @@ async def test_the_relay_counts_published_batches_towards_the_hit_and_not_empty_
     await relay.publish_batch()
     assert "crash" not in calls
     await relay.publish_batch()
-    assert calls.count("crash") == 1 and calls[-3:] == ["crash", "mark published", "commit"]
+    assert calls.count("crash") == 1 and calls[-3:] == ["crash", "delete published", "commit"]

@@ -8,7 +8,7 @@ a place in the stream:
 
 - ``consumer.after_commit``: a consumed batch's database transaction has committed, its Kafka offsets
   are not committed yet. On restart the batch is read again; the inbox must absorb it.
-- ``relay.after_publish``: the broker acknowledged an outbox batch, its rows are not marked published
+- ``relay.after_publish``: the broker acknowledged an outbox batch, its rows are not deleted
   yet. On restart the batch is published again; the consumers' inboxes must absorb the copies.
 
 Just before the kill a line starting with ``PATHWAYS FAIL POINT`` is logged, written to stderr and, when

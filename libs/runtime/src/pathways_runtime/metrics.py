@@ -148,7 +148,7 @@ async def refresh(service: Service, timeout: float = 3.0) -> None:
 async def _outbox(service: Service) -> None:
     row = await service.pool.fetchrow(
         f"select count(*) as backlog, coalesce(extract(epoch from now() - min(created_at)), 0) as age"
-        f" from {service.schema}.outbox where published_at is null")
+        f" from {service.schema}.outbox")  # it holds only what waits
     OUTBOX_BACKLOG.labels(service.schema).set(row["backlog"])
     OUTBOX_OLDEST_AGE.labels(service.schema).set(float(row["age"]))
 

@@ -1,12 +1,13 @@
 """Transactional outbox and its relay.
 
 ``add_rows`` is called inside the service's own database transaction (by the unit of work), so
-the domain rows and the event commit together or not at all. The relay
-publishes unpublished rows in id order, a batch at a time, and marks them published. It is woken
-by LISTEN/NOTIFY as soon as a transaction commits, and polls as a fallback.
-When the broker is down the rows wait; nothing recorded is lost. The fail point
-``relay.after_publish`` (a test instrument, see failpoints.py) crashes the process after the broker
-acknowledged a batch and before its rows are marked published.
+the domain rows and the event commit together or not at all. The outbox holds only what waits: the
+relay publishes its rows in id order, a batch at a time, and deletes them once the broker has
+acknowledged them (a delete writes no new row version, where marking them published did, and the
+table no longer grows with every event ever emitted). It is woken by LISTEN/NOTIFY as soon as a
+transaction commits, and polls as a fallback. When the broker is down the rows wait; nothing
+recorded is lost. The fail point ``relay.after_publish`` (a test instrument, see failpoints.py)
+crashes the process after the broker acknowledged a batch and before its rows are deleted.
 """
 
 from __future__ import annotations
@@ -122,13 +123,13 @@ class OutboxRelay:
 
         The rows are handed to the producer one after another without waiting for each
         acknowledgement (the producer batches them and keeps their order per partition), then all
-        acknowledgements are awaited and the rows are marked published in one statement. If any send
-        fails nothing is marked: the batch is sent again (consumers' inboxes drop the duplicates).
+        acknowledgements are awaited and the rows are deleted in one statement. If any send fails
+        nothing is deleted: the batch is sent again (consumers' inboxes drop the duplicates).
         """
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 f"select id, event_id, topic, key, value, headers, traceparent from {self._schema}.outbox"
-                " where published_at is null order by id limit $1 for update",
+                " order by id limit $1 for update",
                 limit or self._batch,
             )
             if not rows:
@@ -136,12 +137,12 @@ class OutboxRelay:
             metrics.batch("outbox_relay", len(rows))
             acknowledgements = [await self._send(row) for row in rows]
             await asyncio.gather(*acknowledgements)
-            if self._fail_point is not None:  # acknowledged, not marked: a crash publishes the batch again
+            if self._fail_point is not None:  # acknowledged, not deleted: a crash publishes the batch again
                 self._fail_point(len(rows))
             for row in rows:
                 metrics.published(row["topic"])
             await conn.execute(
-                f"update {self._schema}.outbox set published_at = now() where id = any($1::bigint[])",
+                f"delete from {self._schema}.outbox where id = any($1::bigint[])",
                 [r["id"] for r in rows],
             )
             return len(rows)

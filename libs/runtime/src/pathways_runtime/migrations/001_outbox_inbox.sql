@@ -1,5 +1,5 @@
 -- Transactional outbox: domain rows and the events they cause commit together;
--- the relay publishes rows in id order and marks them published.
+-- the relay publishes rows in id order (and since 002 deletes them once published).
 create table {schema}.outbox (
     id           bigserial primary key,
     event_id     text not null unique,
