@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pathways_runtime.auth import Role, issue_token
 from pathways_runtime.service import Service
 from pathways_runtime.settings import Settings
+from support import eventually
 from threaded_server import serving, status_line
 
 pytestmark = pytest.mark.unit
@@ -52,12 +53,6 @@ def _shed_total() -> float:
     return REGISTRY.get_sample_value("pathways_http_requests_shed_total") or 0.0
 
 
-async def _until(condition, seconds: float = 5.0) -> None:
-    async with asyncio.timeout(seconds):
-        while not condition():
-            await asyncio.sleep(0.01)
-
-
 @contextlib.asynccontextmanager
 async def _client(app):
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -69,7 +64,7 @@ async def test_a_request_past_the_bound_is_answered_503_at_once_and_probes_still
     release, entered = asyncio.Event(), []
     async with _client(_app(limit=2, release=release, entered=entered)) as client:
         held = [asyncio.create_task(client.post("/hold", headers=AUTH)) for _ in range(2)]
-        await _until(lambda: len(entered) == 2)
+        await eventually(lambda: _count(entered, 2), timeout=5, interval=0.01)
         shed_before = _shed_total()
 
         refused = await client.post("/inspections", headers=AUTH, json={"notes": "x"})
@@ -99,7 +94,7 @@ async def test_a_bound_of_zero_sheds_nothing():
     release, entered = asyncio.Event(), []
     async with _client(_app(limit=0, release=release, entered=entered)) as client:
         held = [asyncio.create_task(client.post("/hold", headers=AUTH)) for _ in range(100)]
-        await _until(lambda: len(entered) == 100)
+        await eventually(lambda: _count(entered, 100), timeout=5, interval=0.01)
         assert (await client.post("/inspections", headers=AUTH, json={"notes": "x"})).status_code == 200
         release.set()
         assert {r.status_code for r in await asyncio.gather(*held)} == {200}
@@ -135,6 +130,10 @@ def test_over_http_requests_whose_bodies_are_still_coming_fill_the_bound_and_the
         finally:
             for sock in held:
                 sock.close()
+
+
+async def _count(items: list, expected: int) -> bool:
+    return len(items) == expected
 
 
 def _poll_for(call, status: int, attempts: int = 100) -> httpx.Response:

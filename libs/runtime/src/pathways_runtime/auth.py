@@ -8,7 +8,6 @@ organisation decide what its holder may see; handlers ask with ``require``.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -17,6 +16,7 @@ import jwt
 from fastapi import Depends, HTTPException, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pathways_runtime.http import AsciiJSONResponse
 from pathways_runtime.settings import DEFAULT_TOKEN_MAX_TTL_SECONDS
 
 ISSUER = "pathways"
@@ -79,7 +79,7 @@ class BearerAuthMiddleware:
         try:
             principal = verify_token(self.secret, _bearer(scope), max_ttl_seconds=self.max_ttl_seconds)
         except jwt.InvalidTokenError as exc:
-            await _unauthorized(send, str(exc))
+            await _unauthorized(str(exc))(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
@@ -94,11 +94,9 @@ def _bearer(scope: Scope) -> str:
     raise jwt.InvalidTokenError("missing bearer token")
 
 
-async def _unauthorized(send: Send, reason: str) -> None:
-    body = json.dumps({"detail": f"unauthorized: {reason}"}).encode()
-    await send({"type": "http.response.start", "status": 401,
-                "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
-    await send({"type": "http.response.body", "body": body})
+def _unauthorized(reason: str) -> AsciiJSONResponse:
+    return AsciiJSONResponse({"detail": f"unauthorized: {reason}"}, status_code=401,
+                        headers={"www-authenticate": "Bearer"})
 
 
 async def principal(request: Request) -> Principal:

@@ -18,12 +18,11 @@ refuses probes like any other request.
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pathways_runtime import metrics
 from pathways_runtime.auth import PUBLIC_PATHS
+from pathways_runtime.http import AsciiJSONResponse
 
 RETRY_AFTER_SECONDS = 1
 OVERLOADED = "overloaded: "  # how the answer's detail starts, so a client can tell it from other 503s
@@ -41,7 +40,7 @@ class InFlightLimitMiddleware:
             return
         if self.in_flight >= self.limit:
             metrics.shed()
-            await _overloaded(send, self.limit)
+            await _overloaded(self.limit)(scope, receive, send)
             return
         self.in_flight += 1
         try:
@@ -50,10 +49,7 @@ class InFlightLimitMiddleware:
             self.in_flight -= 1
 
 
-async def _overloaded(send: Send, limit: int) -> None:
-    body = json.dumps({"detail": f"{OVERLOADED}{limit} requests are in flight, the most this service takes at"
-                                 f" once; retry after {RETRY_AFTER_SECONDS} s"}).encode()
-    await send({"type": "http.response.start", "status": 503,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"retry-after", str(RETRY_AFTER_SECONDS).encode())]})
-    await send({"type": "http.response.body", "body": body})
+def _overloaded(limit: int) -> AsciiJSONResponse:
+    return AsciiJSONResponse({"detail": f"{OVERLOADED}{limit} requests are in flight, the most this service takes at"
+                                   f" once; retry after {RETRY_AFTER_SECONDS} s"},
+                        status_code=503, headers={"retry-after": str(RETRY_AFTER_SECONDS)})
